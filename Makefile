@@ -1,0 +1,52 @@
+# The two commands: `make demo` and `make test`. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SEED_ARGS ?= --academies 6 --pupils-per-academy 300 --seed 1
+TEST_ENV := DJANGO_SETTINGS_MODULE=trust.test_settings DJANGO_ALLOW_ASYNC_UNSAFE=true
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint worker beat bench install install-dev system-packages services clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo $(SEED_ARGS) --if-empty
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+system-packages:
+	scripts/ensure_system_packages.sh
+
+services:
+	scripts/ensure_services.sh
+
+test: install-dev system-packages services
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+worker: install
+	$(VENV)/bin/celery -A trust worker --loglevel=info --concurrency=2
+
+beat: install
+	$(VENV)/bin/celery -A trust beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) var

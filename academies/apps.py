@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AcademiesConfig(AppConfig):
+    name = "academies"
+    verbose_name = "Academies"

@@ -1,0 +1,3 @@
+"""Pupil import pages: upload, preview, confirm, and the review list."""
+
+urlpatterns: list = []

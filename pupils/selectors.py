@@ -1,0 +1,113 @@
+"""Reads of pupil data, scoped to the requesting user."""
+
+import datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from trust import clock
+from trust.access import scope_for
+
+from .models import Enrolment, FsmPeriod, Pupil, active_on
+
+
+def visible_pupils(user: Any, on: datetime.date | None = None) -> QuerySet[Pupil]:
+    """Return the pupils `user` may see.
+
+    Academy-wide roles see every pupil ever on roll at their academy, so a
+    leaver's record stays reachable. Year and tutor group roles see the
+    pupils on roll in their group on `on` (today by default).
+    """
+    scope = scope_for(user)
+    if scope.all_pupils:
+        return Pupil.objects.all()
+    if not scope.sees_any_pupil():
+        return Pupil.objects.none()
+    day = on or clock.today()
+    in_scope = Q(academy_id__in=scope.pupil_academy_ids)
+    current = active_on(day)
+    if scope.year_group_ids:
+        in_scope |= current & Q(year_group_id__in=scope.year_group_ids)
+    if scope.tutor_group_ids:
+        in_scope |= current & Q(tutor_group_id__in=scope.tutor_group_ids)
+    enrolments = Enrolment.objects.filter(in_scope, pupil_id=OuterRef("pk"))
+    return Pupil.objects.filter(Exists(enrolments))
+
+
+def can_see_sensitive(user: Any, pupil: Pupil, on: datetime.date | None = None) -> bool:
+    """Return whether `user` holds the safeguarding permission for `pupil`'s academy."""
+    scope = scope_for(user)
+    if scope.safeguarding_all:
+        return True
+    if not scope.safeguarding_academy_ids:
+        return False
+    return pupil.enrolments.filter(academy_id__in=scope.safeguarding_academy_ids).exists()
+
+
+def current_enrolment(pupil: Pupil, on: datetime.date | None = None) -> Enrolment | None:
+    day = on or clock.today()
+    return (
+        pupil.enrolments.filter(active_on(day))
+        .select_related("academy", "year_group", "tutor_group")
+        .order_by("-start_date")
+        .first()
+    )
+
+
+def six_years_before(day: datetime.date) -> datetime.date:
+    try:
+        return day.replace(year=day.year - 6)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 6, day=28)
+
+
+def fsm_ever6_filter(day: datetime.date, prefix: str = "") -> Q:
+    """Filter for pupils with an FSM period in the 6 years up to `day` (FSM Ever 6)."""
+    periods = FsmPeriod.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=six_years_before(day)),
+        pupil_id=OuterRef(f"{prefix}pk" if prefix else "pk"),
+        start_date__lte=day,
+    )
+    return Q(Exists(periods))
+
+
+def is_fsm_ever6(pupil: Pupil, on: datetime.date | None = None) -> bool:
+    day = on or clock.today()
+    start = six_years_before(day)
+    return any(
+        p.start_date <= day and (p.end_date is None or p.end_date >= start)
+        for p in pupil.fsm_periods.all()
+    )
+
+
+def is_fsm_now(pupil: Pupil, on: datetime.date | None = None) -> bool:
+    day = on or clock.today()
+    return any(
+        p.start_date <= day and (p.end_date is None or p.end_date >= day)
+        for p in pupil.fsm_periods.all()
+    )
+
+
+def pupil_premium_categories(pupil: Pupil, on: datetime.date | None = None) -> list[str]:
+    """Return the pupil premium categories that apply to `pupil` on `on`."""
+    categories = []
+    if is_fsm_ever6(pupil, on):
+        categories.append("FSM Ever 6")
+    if pupil.looked_after:
+        categories.append("Looked after")
+    if pupil.previously_looked_after:
+        categories.append("Previously looked after")
+    if pupil.service_child:
+        categories.append("Service child")
+    return categories
+
+
+def is_disadvantaged(pupil: Pupil, on: datetime.date | None = None) -> bool:
+    """Return the DfE "disadvantaged" flag: FSM Ever 6, looked after or previously
+    looked after. Service children attract the service premium but are not
+    counted as disadvantaged."""
+    return is_fsm_ever6(pupil, on) or pupil.looked_after or pupil.previously_looked_after
+
+
+def disadvantaged_filter(day: datetime.date) -> Q:
+    return fsm_ever6_filter(day) | Q(looked_after=True) | Q(previously_looked_after=True)

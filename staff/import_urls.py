@@ -1,0 +1,3 @@
+"""Staff import pages: upload, preview and confirm."""
+
+urlpatterns: list = []

@@ -1,0 +1,74 @@
+"""The navigation each user sees and the page each role lands on."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from staff.models import Role
+
+from .access import scope_for
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+
+
+def _url(name: str, *args: Any) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def landing_url(user: Any) -> str:
+    """Return the URL of the page `user`'s main role opens first."""
+    scope = scope_for(user)
+    order = [
+        (Role.TRUST_LEADER, "trust-dashboard"),
+        (Role.TRUST_ADMIN, "trust-dashboard"),
+        (Role.TRUSTEE, "reports-home"),
+        (Role.HEADTEACHER, "academy-dashboard"),
+        (Role.ACADEMY_LEADER, "academy-dashboard"),
+        (Role.ATTENDANCE_OFFICER, "academy-dashboard"),
+        (Role.HEAD_OF_YEAR, "my-year"),
+        (Role.TUTOR, "my-classes"),
+        (Role.TEACHER, "my-classes"),
+        (Role.TRUST_HR, "staff:directory"),
+    ]
+    for role, name in order:
+        if scope.has_role(role):
+            url = _url(name)
+            if url:
+                return url
+    if user.is_superuser:
+        return _url("trust-dashboard") or "/admin/"
+    return _url("my-appraisal") or _url("staff:directory") or "/admin/"
+
+
+def nav_items(user: Any) -> list[NavItem]:
+    """Return the navigation links for `user`, in the order they appear."""
+    scope = scope_for(user)
+    items: list[tuple[str, str | None]] = []
+    if scope.has_role(Role.HEAD_OF_YEAR):
+        items.append(("My year today", _url("my-year")))
+    if scope.has_role(Role.TUTOR, Role.TEACHER) or scope.tutor_group_ids:
+        items.append(("My classes", _url("my-classes")))
+    if scope.all_academies and not scope.is_trustee_only:
+        items.append(("Trust dashboard", _url("trust-dashboard")))
+    if scope.pupil_academy_ids:
+        items.append(("Academy dashboard", _url("academy-dashboard")))
+    if scope.has_role(Role.TRUSTEE, Role.TRUST_LEADER) or user.is_superuser:
+        items.append(("Reports", _url("reports-home")))
+    if scope.academy_ids or scope.all_academies:
+        items.append(("Academies", _url("academies:list")))
+    if scope.sees_any_pupil():
+        items.append(("Pupils", _url("pupils:search")))
+    if not scope.is_trustee_only:
+        items.append(("Staff", _url("staff:directory")))
+    if scope.has_role(Role.TRUST_ADMIN) or user.is_superuser:
+        items.append(("Imports", _url("pupils:import")))
+        items.append(("Administration", _url("admin:index")))
+    return [NavItem(label, url) for label, url in items if url]

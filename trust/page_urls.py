@@ -1,0 +1,3 @@
+"""Cross-cutting pages: role landing pages and the audit trail."""
+
+urlpatterns: list = []
