@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pupils.upn import check_letter, is_temporary, upn_error
 
@@ -41,3 +43,22 @@ def test_temporary_upn_never_ends_in_i_o_s(last):
     error = upn_error("A" + body)
     assert error is not None
     assert "never ends in I, O or S" in error
+
+
+digits = st.text(alphabet="0123456789", min_size=11, max_size=11)
+
+
+@given(body=digits, last=st.sampled_from("0123456789ABCDEFGHJKLMNPQRTUVWXYZ"))
+def test_generated_upn_always_valid(body, last):
+    upn = check_letter(body + last) + body + last
+    assert upn_error(upn) is None
+
+
+@given(body=digits, position=st.integers(min_value=1, max_value=11), delta=st.integers(1, 9))
+def test_single_digit_change_detected(body, position, delta):
+    upn = check_letter(body + "0") + body + "0"
+    changed_digit = str((int(upn[position]) + delta) % 10)
+    changed = upn[:position] + changed_digit + upn[position + 1 :]
+    # Weights 2 to 13 are all below 23, a prime, so changing one digit
+    # always changes the sum modulo 23 and so the check letter.
+    assert upn_error(changed) is not None

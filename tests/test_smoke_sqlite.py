@@ -1,0 +1,31 @@
+"""The embedded default (SQLite, eager tasks) stays a working product."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.smoke
+
+
+def test_demo_pages_open_for_every_role(tmp_path):
+    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env["SQLITE_PATH"] = str(tmp_path / "smoke.sqlite3")
+    env["TRUST_VAR_DIR"] = str(tmp_path / "var")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.smoke_run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "smoke: 0 failures" in result.stdout
