@@ -96,8 +96,8 @@ class AcademyFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the academies you can see"),
-    retrieve=extend_schema(summary="Open one academy"),
+    list=extend_schema(tags=["academies"], summary="List the academies you can see"),
+    retrieve=extend_schema(tags=["academies"], summary="Open one academy"),
 )
 class AcademyViewSet(ScopedReadOnlyViewSet):
     """Academies whose pages you may open, with today's roll and latest Ofsted outcome."""
@@ -144,8 +144,10 @@ class YearGroupFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the year groups whose pupils you can see"),
-    retrieve=extend_schema(summary="Open one year group"),
+    list=extend_schema(
+        tags=["year groups"], summary="List the year groups whose pupils you can see"
+    ),
+    retrieve=extend_schema(tags=["year groups"], summary="Open one year group"),
 )
 class YearGroupViewSet(ScopedReadOnlyViewSet):
     """Year groups whose pupils you may see, with the number on roll today."""
@@ -201,8 +203,10 @@ class TutorGroupFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the tutor groups whose pupils you can see"),
-    retrieve=extend_schema(summary="Open one tutor group"),
+    list=extend_schema(
+        tags=["tutor groups"], summary="List the tutor groups whose pupils you can see"
+    ),
+    retrieve=extend_schema(tags=["tutor groups"], summary="Open one tutor group"),
 )
 class TutorGroupViewSet(ScopedReadOnlyViewSet):
     """Tutor (registration) groups whose pupils you may see, with the number on roll today."""

@@ -11,7 +11,17 @@ import re
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Replace
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -61,9 +71,11 @@ class SensitiveSerializer(serializers.ModelSerializer):
 
 
 class PupilSerializer(serializers.ModelSerializer):
-    """A pupil as lists show them. The view puts `today` in the context and
-    prefetches `current_enrolments` and `fsm_periods`, so a page of pupils
-    costs a fixed number of queries."""
+    """A pupil as lists show them."""
+
+    # PupilViewSet puts `today` in the context and prefetches
+    # `current_enrolments` and `fsm_periods`, so a page of pupils costs a
+    # fixed number of queries.
 
     display_name = serializers.CharField(read_only=True)
     disadvantaged = serializers.SerializerMethodField(
@@ -127,6 +139,8 @@ class PupilSerializer(serializers.ModelSerializer):
 
 
 class PupilDetailSerializer(PupilSerializer):
+    """A pupil, with the sensitive fields for holders of the safeguarding permission."""
+
     sensitive = serializers.SerializerMethodField()
 
     class Meta(PupilSerializer.Meta):
@@ -169,13 +183,15 @@ class PupilFilter(django_filters.FilterSet):
         text = value.strip()
         if _UPN.match(text.upper()):
             return queryset.filter(upn=text.upper())
-        words = search_key(text).split()
+        # Apostrophes are dropped on both sides, so "obrien" finds O'Brien.
+        words = search_key(text).replace("'", "").split()
         if not words:
             return queryset
         condition = Q()
         for word in words:
-            condition &= Q(search_name__contains=word)
-        return queryset.filter(condition)
+            condition &= Q(search_plain__contains=word)
+        plain = Replace(F("search_name"), Value("'"), Value(""))
+        return queryset.annotate(search_plain=plain).filter(condition)
 
     def filter_queryset(self, queryset: QuerySet[Pupil]) -> QuerySet[Pupil]:
         queryset = super().filter_queryset(queryset)
@@ -193,8 +209,9 @@ class PupilFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the pupils you can see"),
+    list=extend_schema(tags=["pupils"], summary="List the pupils you can see"),
     retrieve=extend_schema(
+        tags=["pupils"],
         summary="Open one pupil",
         description="`sensitive` is null unless you hold the safeguarding permission for "
         "the pupil's academy; when it is filled in, the view is recorded in the audit trail.",

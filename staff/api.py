@@ -51,8 +51,8 @@ class StaffFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the staff records you can see"),
-    retrieve=extend_schema(summary="Open one staff record"),
+    list=extend_schema(tags=["staff"], summary="List the staff records you can see"),
+    retrieve=extend_schema(tags=["staff"], summary="Open one staff record"),
 )
 class StaffViewSet(ScopedReadOnlyViewSet):
     """Staff records you may open: your own, your academy's colleagues, and every
