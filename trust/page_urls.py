@@ -1,3 +1,14 @@
-"""Cross-cutting pages: role landing pages and the audit trail."""
+"""Cross-cutting pages: the role landing pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import page_views
+
+urlpatterns = [
+    path("trust/", page_views.trust_dashboard, name="trust-dashboard"),
+    path("academy/", page_views.academy_dashboard, name="academy-dashboard"),
+    path("my-year/", page_views.my_year, name="my-year"),
+    path("my-classes/", page_views.my_classes, name="my-classes"),
+    path("reports/", page_views.reports_home, name="reports-home"),
+    path("my-appraisal/", page_views.my_appraisal, name="my-appraisal"),
+]
