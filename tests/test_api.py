@@ -709,3 +709,64 @@ def test_user_without_staff_record_sees_nothing(world: ApiWorld) -> None:
     client.force_login(UserFactory(username="no.staff.record"))
     for resource in ("academies", "year-groups", "tutor-groups", "pupils", "staff"):
         assert results(client, f"/api/v1/{resource}/") == [], resource
+
+
+# Hostile input -------------------------------------------------------------------
+
+FILTERS = {
+    "academies": ["phase"],
+    "year-groups": ["academy", "nc_year"],
+    "tutor-groups": ["academy", "year_group", "academic_year"],
+    "pupils": ["academy", "year_group", "tutor_group", "sen_status", "q"],
+    "staff": ["academy", "post_type"],
+}
+ODD_VALUES = [
+    " ",
+    "\x00",
+    "１",
+    "1e3",
+    "0x10",
+    "9" * 19,
+    "9" * 18,
+    "-0",
+    "null",
+    "[]",
+    "%",
+    "'; DROP TABLE pupils_pupil; --",
+    "é" * 200,
+]
+
+
+@pytest.mark.parametrize("resource", list(FILTERS))
+def test_odd_filter_values_never_500(world: ApiWorld, leader: APIClient, resource: str) -> None:
+    for name in FILTERS[resource]:
+        for value in ODD_VALUES:
+            response = leader.get(f"/api/v1/{resource}/", {name: value})
+            assert response.status_code in (200, 400), (name, value, response.status_code)
+            if response.status_code == 400:
+                assert name in response.json(), (name, value)
+
+
+def test_null_character_in_search(world: ApiWorld, leader: APIClient) -> None:
+    response = leader.get("/api/v1/pupils/", {"q": "Zo\x00e"})
+    assert response.status_code == 400
+    assert response.json()["q"] == ["Null characters are not allowed."]
+
+
+def test_largest_id_matches_nothing(world: ApiWorld, leader: APIClient) -> None:
+    assert results(leader, "/api/v1/pupils/", academy=2**63 - 1) == []
+    response = leader.get("/api/v1/pupils/", {"academy": 2**63})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("resource", list(FILTERS))
+def test_browsable_api_renders(world: ApiWorld, leader: APIClient, resource: str) -> None:
+    response = leader.get(f"/api/v1/{resource}/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not re.search(r"""<(?:script|link)[^>]+(?:src|href)=["'](?:https?:)?//""", html)
+    invalid = leader.get(
+        f"/api/v1/{resource}/", {FILTERS[resource][0]: "?"}, HTTP_ACCEPT="text/html"
+    )
+    assert invalid.status_code == 400
+    assert "is not a valid" in invalid.content.decode()
