@@ -1,0 +1,361 @@
+"""Writes to pupil data: applying a pupil import and resolving the review list.
+
+Each function runs in one transaction and attributes its audit records to
+the acting user it is given.
+"""
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from academies.models import AcademicYear, Academy, TutorGroup, YearGroup
+from trust import clock
+from trust.audit import acting_as, record_bulk, snapshot
+from trust.models import AuditEvent
+from trust.tabular import Row, Table
+
+from .imports import (
+    PUPIL_LABELS,
+    PlannedRow,
+    PupilImportPlan,
+    build_plan,
+    plan_table,
+)
+from .models import Enrolment, FsmPeriod, Pupil, PupilReview
+
+BATCH_SIZE = 1000
+
+
+class ImportInvalid(Exception):
+    """The file or some of its rows are invalid, so nothing was written."""
+
+    def __init__(self, plan: PupilImportPlan) -> None:
+        super().__init__(plan.file_error or f"{len(plan.errors)} rows have errors")
+        self.plan = plan
+
+
+class ReviewNotApplicable(Exception):
+    """The reviewed row cannot be applied to the existing pupil. The message gives the reason."""
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    reviews: int = 0
+    enrolments_started: int = 0
+    enrolments_ended: int = 0
+    fsm_opened: int = 0
+    fsm_closed: int = 0
+    tutor_groups_created: int = 0
+    year_groups_created: int = 0
+
+
+@transaction.atomic
+def pupil_import_apply(
+    *,
+    academy: Academy,
+    content: bytes,
+    filename: str,
+    user: Any,
+    import_date: datetime.date | None = None,
+) -> ImportResult:
+    """Check the file again and apply it in full, or raise ImportInvalid and write nothing."""
+    # Two imports into one academy at once would both plan the same new rows.
+    Academy.objects.select_for_update().filter(pk=academy.pk).first()
+    plan = build_plan(academy=academy, content=content, filename=filename, import_date=import_date)
+    if not plan.is_valid:
+        raise ImportInvalid(plan)
+    with acting_as(user, reason=f"Pupil import: {filename}"[:300]):
+        return apply_plan(plan)
+
+
+def apply_plan(plan: PupilImportPlan) -> ImportResult:
+    """Write a valid plan: pupils, enrolments, FSM periods, groups and reviews."""
+    result = ImportResult(unchanged=len(plan.unchanged_rows), moved=len(plan.moved_rows))
+    academic_year = _academic_year(plan)
+    year_groups = _year_groups(plan, result)
+    tutor_groups = _tutor_groups(plan, academic_year, year_groups, result)
+
+    created = _create_pupils(plan.new_rows)
+    result.created = len(created)
+    result.updated = _update_pupils(plan.updated_rows)
+    _apply_enrolments(plan, academic_year, year_groups, tutor_groups, result)
+    _apply_fsm(plan, result)
+    result.reviews = _open_reviews(plan)
+    return result
+
+
+def _academic_year(plan: PupilImportPlan) -> AcademicYear:
+    if plan.academic_year is not None:
+        return plan.academic_year
+    start = plan.academic_year_start
+    year, _ = AcademicYear.objects.get_or_create(
+        trust_id=plan.academy.trust_id,
+        start_year=start,
+        defaults={
+            "start_date": datetime.date(start, 9, 1),
+            "end_date": datetime.date(start + 1, 8, 31),
+        },
+    )
+    return year
+
+
+def _year_groups(plan: PupilImportPlan, result: ImportResult) -> dict[int, YearGroup]:
+    groups = dict(plan.year_groups)
+    for nc_year in plan.new_year_groups:
+        group = YearGroup(academy=plan.academy, nc_year=nc_year)
+        group.save()
+        groups[nc_year] = group
+        result.year_groups_created += 1
+    return groups
+
+
+def _tutor_groups(
+    plan: PupilImportPlan,
+    academic_year: AcademicYear,
+    year_groups: dict[int, YearGroup],
+    result: ImportResult,
+) -> dict[str, TutorGroup]:
+    groups = dict(plan.tutor_groups)
+    new = [
+        TutorGroup(
+            academy=plan.academy,
+            academic_year=academic_year,
+            year_group=year_groups[nc_year],
+            name=name,
+        )
+        for name, nc_year in plan.new_tutor_groups.items()
+    ]
+    TutorGroup.objects.bulk_create(new)
+    for group in new:
+        groups[group.name.casefold()] = group
+    result.tutor_groups_created = len(new)
+    return groups
+
+
+def _create_pupils(rows: list[PlannedRow]) -> list[Pupil]:
+    pupils = []
+    for row in rows:
+        pupil = Pupil(upn=row.upn, **row.values)
+        pupil.search_name = pupil.build_search_name()
+        row.pupil = pupil
+        pupils.append(pupil)
+    Pupil.objects.bulk_create(pupils, batch_size=BATCH_SIZE)
+    record_bulk(pupils, AuditEvent.Action.CREATE)
+    return pupils
+
+
+def _update_pupils(rows: list[PlannedRow]) -> int:
+    """Write the changed fields of matched pupils and return how many changed."""
+    before: dict[Any, dict[str, Any]] = {}
+    changed: list[Pupil] = []
+    fields: set[str] = set()
+    now = timezone.now()
+    for row in rows:
+        pupil = row.pupil
+        assert pupil is not None
+        if row.changes:
+            before[pupil.pk] = snapshot(pupil)
+            for name, (_, value) in row.changes.items():
+                setattr(pupil, name, value)
+            pupil.search_name = pupil.build_search_name()
+            pupil.updated_at = now
+            fields.update(row.changes)
+            changed.append(pupil)
+    if changed:
+        fields.update({"search_name", "updated_at"})
+        Pupil.objects.bulk_update(changed, sorted(fields), batch_size=BATCH_SIZE)
+        record_bulk(changed, AuditEvent.Action.UPDATE, before=before)
+    return len(rows)
+
+
+def _apply_enrolments(
+    plan: PupilImportPlan,
+    academic_year: AcademicYear,
+    year_groups: dict[int, YearGroup],
+    tutor_groups: dict[str, TutorGroup],
+    result: ImportResult,
+) -> None:
+    """End enrolments that change and start the new ones on the import date.
+
+    An enrolment that itself started on or after the import date is corrected
+    in place instead, so no enrolment ever ends before it starts.
+    """
+    day = plan.import_date
+    before: dict[Any, dict[str, Any]] = {}
+    edited: list[Enrolment] = []
+    new: list[Enrolment] = []
+
+    def end(enrolment: Enrolment) -> None:
+        before[enrolment.pk] = snapshot(enrolment)
+        enrolment.end_date = day - datetime.timedelta(days=1)
+        edited.append(enrolment)
+        result.enrolments_ended += 1
+
+    for row in plan.new_rows + plan.updated_rows:
+        assert row.pupil is not None and row.nc_year is not None
+        for enrolment in row.ends_elsewhere:
+            if enrolment.start_date < day:
+                end(enrolment)
+        if not row.enrolment_changes:
+            continue
+        year_group = year_groups[row.nc_year]
+        tutor_group = tutor_groups[row.tutor_group.casefold()] if row.tutor_group else None
+        current = row.current
+        if current is not None and current.start_date >= day:
+            before[current.pk] = snapshot(current)
+            current.academic_year = academic_year
+            current.year_group = year_group
+            current.tutor_group = tutor_group
+            edited.append(current)
+            continue
+        if current is not None:
+            end(current)
+        new.append(
+            Enrolment(
+                pupil=row.pupil,
+                academy=plan.academy,
+                academic_year=academic_year,
+                year_group=year_group,
+                tutor_group=tutor_group,
+                start_date=day,
+            )
+        )
+    if edited:
+        Enrolment.objects.bulk_update(
+            edited,
+            ["end_date", "academic_year", "year_group", "tutor_group"],
+            batch_size=BATCH_SIZE,
+        )
+        record_bulk(edited, AuditEvent.Action.UPDATE, before=before)
+    Enrolment.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    record_bulk(new, AuditEvent.Action.CREATE)
+    result.enrolments_started = len(new)
+
+
+def _apply_fsm(plan: PupilImportPlan, result: ImportResult) -> None:
+    """Open an FSM period on the import date, or close the open one the day before.
+
+    A period that opened on the import date itself and is closed the same day
+    never applied, so it is deleted (the delete is audited).
+    """
+    day = plan.import_date
+    opened: list[FsmPeriod] = []
+    closed: list[FsmPeriod] = []
+    before: dict[Any, dict[str, Any]] = {}
+    for row in plan.new_rows + plan.updated_rows:
+        if row.fsm_open:
+            opened.append(FsmPeriod(pupil=row.pupil, start_date=day))
+        period = row.fsm_close
+        if period is None:
+            continue
+        if period.start_date >= day:
+            period.delete()
+        else:
+            before[period.pk] = snapshot(period)
+            period.end_date = day - datetime.timedelta(days=1)
+            closed.append(period)
+        result.fsm_closed += 1
+    FsmPeriod.objects.bulk_create(opened, batch_size=BATCH_SIZE)
+    record_bulk(opened, AuditEvent.Action.CREATE)
+    if closed:
+        FsmPeriod.objects.bulk_update(closed, ["end_date"], batch_size=BATCH_SIZE)
+        record_bulk(closed, AuditEvent.Action.UPDATE, before=before)
+    result.fsm_opened = len(opened)
+
+
+def _open_reviews(plan: PupilImportPlan) -> int:
+    """Add or refresh one open review per pupil whose UPN came with another birth date."""
+    rows = plan.review_rows
+    new: list[PupilReview] = []
+    refreshed: list[PupilReview] = []
+    for row in rows:
+        assert row.pupil is not None
+        reason = (
+            f"UPN {row.upn} belongs to a pupil at another academy of the trust, born "
+            f"{row.pupil.date_of_birth:%d/%m/%Y}; the file gives "
+            f"{row.values['date_of_birth']:%d/%m/%Y}."
+        )
+        data = {**row.raw, "line": str(row.line)}
+        if row.review is not None:
+            row.review.row = data
+            row.review.reason = reason
+            refreshed.append(row.review)
+            continue
+        new.append(
+            PupilReview(academy=plan.academy, existing_pupil=row.pupil, row=data, reason=reason)
+        )
+    PupilReview.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    if refreshed:
+        PupilReview.objects.bulk_update(refreshed, ["row", "reason"], batch_size=BATCH_SIZE)
+    return len(rows)
+
+
+# The review list -------------------------------------------------------------
+
+
+def review_table(review: PupilReview) -> Table:
+    """Rebuild the one-row table a review stores, keyed by pupil import columns."""
+    cells: dict[str, Any] = {k: v for k, v in review.row.items() if k in PUPIL_LABELS}
+    line = int(review.row.get("line", 1))
+    headers = {name: PUPIL_LABELS[name] for name in cells}
+    return Table(headers=headers, rows=[Row(line=line, cells=cells)], description="review")
+
+
+@transaction.atomic
+def resolve_pupil_review(
+    *,
+    review: PupilReview,
+    same_pupil: bool,
+    user: Any,
+    on: datetime.date | None = None,
+) -> ImportResult | None:
+    """Close an open review.
+
+    As the same pupil, the stored row is applied to the existing pupil as an
+    import would (date of birth included) and the pupil joins the reviewing
+    academy. As a different pupil, the row is rejected and nothing else
+    changes. Both decisions are audited.
+    """
+    review = PupilReview.objects.select_for_update().select_related("academy").get(pk=review.pk)
+    if review.status != PupilReview.Status.OPEN:
+        raise ReviewNotApplicable(
+            f"This review was already resolved ({review.get_status_display().lower()})."
+        )
+    day = on or clock.today()
+    result = None
+    with acting_as(user, reason=f"Pupil review {review.pk}"):
+        if same_pupil:
+            plan = plan_table(
+                academy=review.academy,
+                table=review_table(review),
+                import_date=day,
+                merge_pupil_ids=[review.existing_pupil_id],
+            )
+            if not plan.is_valid:
+                reasons = "; ".join(f"{e.column}: {e.reason}" for e in plan.errors)
+                raise ReviewNotApplicable(f"The row cannot be applied: {reasons}")
+            result = apply_plan(plan)
+        status = PupilReview.Status.MERGED if same_pupil else PupilReview.Status.REJECTED
+        old_status = review.status
+        review.status = status
+        review.resolved_by = user
+        review.resolved_at = timezone.now()
+        review.save(update_fields=["status", "resolved_by", "resolved_at"])
+        AuditEvent.objects.create(
+            actor=user,
+            action=AuditEvent.Action.UPDATE,
+            model=PupilReview._meta.label,
+            object_id=str(review.pk),
+            object_repr=str(review)[:200],
+            pupil_ref=review.existing_pupil_id,
+            changes={"status": [old_status, status]},
+            reason=f"Pupil review for {review.academy.name}"[:300],
+        )
+    return result
