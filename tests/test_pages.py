@@ -11,6 +11,7 @@ from academies.models import OfstedInspection
 from pupils.models import Contact, Enrolment, FsmPeriod, SenNeed
 from staff.models import Role
 from trust.models import AuditEvent
+from trust.navigation import nav_items
 
 from .factories import PupilFactory, StaffFactory, grant
 from .personas import TODAY, build_personas
@@ -579,3 +580,41 @@ def test_profile_links_to_pdf(client, world):
     pupil = world.pupils["oak9b_patel"]
     body = text(page(client, world.users["headteacher"], "pupils:profile", pupil.pk))
     assert reverse("pupils:profile-pdf", args=[pupil.pk]) in body
+
+
+# Navigation and layout
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("head_of_year", ["My year today", "Academies", "Pupils", "Staff", "My appraisal"]),
+        ("tutor", ["My classes", "Academies", "Pupils", "Staff", "My appraisal"]),
+        ("trustee", ["Reports", "Academies", "My appraisal"]),
+        ("staff", ["Staff", "My appraisal"]),
+    ],
+)
+def test_navigation_fits_role(client, world, persona, expected):
+    labels = [item.label for item in nav_items(world.users[persona])]
+    for label in expected:
+        assert label in labels
+    if persona in {"trustee", "staff"}:
+        assert "Pupils" not in labels
+
+
+@pytest.mark.parametrize(
+    "persona",
+    ["trust_leader", "trust_hr", "trustee", "headteacher", "head_of_year", "tutor", "staff"],
+)
+def test_every_navigation_link_opens(client, world, persona):
+    user = world.users[persona]
+    client.force_login(user)
+    for item in nav_items(user):
+        if item.url.startswith("/admin/"):
+            continue
+        response = client.get(item.url)
+        assert response.status_code == 200, item.url
+        body = response.content.decode()
+        assert 'class="skip-link" href="#main"' in body
+        assert body.count("<h1") == 1, item.url
+        assert '<html lang="en-GB">' in body

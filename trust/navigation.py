@@ -68,6 +68,8 @@ def nav_items(user: Any) -> list[NavItem]:
         items.append(("Pupils", _url("pupils:search")))
     if not scope.is_trustee_only:
         items.append(("Staff", _url("staff:directory")))
+    if scope.staff_id:
+        items.append(("My appraisal", _url("my-appraisal")))
     if scope.has_role(Role.TRUST_ADMIN) or user.is_superuser:
         items.append(("Imports", _url("pupils:import")))
         items.append(("Administration", _url("admin:index")))
