@@ -187,6 +187,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Academies, year groups, tutor groups, pupils and staff, scoped to the caller.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes every endpoint, so only signed-in staff read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
