@@ -24,7 +24,7 @@ from .selectors import visible_academies, visible_tutor_groups, visible_year_gro
 
 @login_required
 def academy_list(request: HttpRequest) -> HttpResponse:
-    """The academies the user may open, with their pupil numbers."""
+    """List the academies the user may open, with their pupil numbers."""
     day = clock.today()
     rows = academy_figures(visible_academies(request.user), day)
     return render(
@@ -34,10 +34,10 @@ def academy_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def academy_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One academy: its details, Ofsted history, year groups, tutor groups and departments.
+    """Show one academy: details, Ofsted history, year groups, tutor groups, departments.
 
-    Counts only, so a trustee may open it; group links appear only where the
-    user may open the group's pupil list.
+    The page shows counts only, so a trustee may open it. Group links appear
+    only where the user may open the group's pupil list.
     """
     day = clock.today()
     academy = get_object_or_404(visible_academies(request.user), pk=pk)
@@ -81,7 +81,7 @@ def _on_roll(field_name: str, value: int, day: datetime.date) -> Exists:
 
 @login_required
 def year_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The pupils on roll in one year group today, with their tutor groups."""
+    """List the pupils on roll in one year group today, with its tutor groups."""
     day = clock.today()
     group = get_object_or_404(visible_year_groups(request.user), pk=pk)
     pupils = visible_pupils(request.user, day).filter(_on_roll("year_group_id", group.pk, day))
@@ -114,7 +114,7 @@ def year_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def tutor_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A tutor group's pupils in register order, with the tutor."""
+    """List a tutor group's pupils in register order, with the tutor."""
     day = clock.today()
     group = get_object_or_404(visible_tutor_groups(request.user), pk=pk)
     pupils = visible_pupils(request.user, day).filter(_on_roll("tutor_group_id", group.pk, day))

@@ -66,8 +66,8 @@ def _export_available() -> bool:
 def _filters(request: HttpRequest) -> dict[str, Any]:
     """Read the academy, year_group and tutor_group filters.
 
-    An id outside the user's scope answers 404, as any other out-of-scope
-    id does, so the page never confirms that another academy's group exists.
+    An id outside the user's scope gets 404, as any other out-of-scope id
+    does, so the page never confirms that another academy's group exists.
     """
     user = request.user
     chosen: dict[str, Any] = {"academy": None, "year_group": None, "tutor_group": None}
@@ -106,7 +106,7 @@ def _filter_options(user: Any, chosen: dict[str, Any]) -> dict[str, Any]:
     if chosen["year_group"]:
         tutor_groups = tutor_groups.filter(year_group=chosen["year_group"])
     # A trust-wide user would otherwise get every tutor group of the trust in
-    # one drop-down; they choose an academy or year group first.
+    # one drop-down, so they choose an academy or year group first.
     if scope.all_pupils and not (chosen["academy"] or chosen["year_group"]):
         tutor_groups = tutor_groups.none()
     return {
@@ -194,14 +194,14 @@ def _profile_context(request: HttpRequest, pupil: Pupil) -> dict[str, Any]:
 
 @login_required
 def profile(request: HttpRequest, pk: int) -> HttpResponse:
-    """A pupil's details, enrolments and contacts; sensitive fields are a link away."""
+    """Show a pupil's details, enrolments and contacts, without the sensitive fields."""
     pupil = _visible_pupil(request, pk)
     return render(request, "pupils/profile.html", _profile_context(request, pupil))
 
 
 @login_required
 def sensitive(request: HttpRequest, pk: int) -> HttpResponse:
-    """The profile with the safeguarding-sensitive fields; each display is logged."""
+    """Show the profile with the safeguarding-sensitive fields, logging each display."""
     pupil = _visible_pupil(request, pk)
     if not can_see_sensitive(request.user, pupil):
         raise Http404("No pupil with that id is in your scope.")
@@ -214,7 +214,7 @@ def sensitive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def audit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every recorded change to a pupil's data, for trust administrators."""
+    """List every recorded change to a pupil's data, for trust administrators."""
     if not can_read_audit(request.user):
         raise Http404("No pupil with that id is in your scope.")
     pupil = _visible_pupil(request, pk)

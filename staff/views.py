@@ -28,7 +28,7 @@ CENTRAL_TEAM = "central"
 @login_required
 @handles_invalid_parameters
 def directory(request: HttpRequest) -> HttpResponse:
-    """The staff the user may see, filtered by academy, post type and name."""
+    """List the staff the user may see, filtered by academy, post type and name."""
     day = clock.today()
     staff = visible_staff(request.user)
     academies = (
@@ -91,7 +91,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One staff member with their roles and direct reports."""
+    """Show one staff member with their roles and direct reports."""
     member = get_object_or_404(visible_staff(request.user), pk=pk)
     roles = member.roles.select_related(
         "academy", "year_group__academy", "tutor_group__academy"
@@ -112,7 +112,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def audit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every recorded change to a staff member's record, for trust administrators."""
+    """List every recorded change to a staff member's record, for trust administrators."""
     if not can_read_audit(request.user):
         raise Http404("No staff member with that id is in your scope.")
     member = get_object_or_404(visible_staff(request.user), pk=pk)

@@ -559,7 +559,7 @@ def test_superuser_reads_audit(client, world, django_user_model):
     assert response.status_code == 200
 
 
-def test_hoy_without_role_elsewhere_not_landing_on_trust(client, world):
+def test_my_year_for_elm_head_of_year(client, world):
     other = StaffFactory(academy=world.academies["elm"])
     grant(other, Role.HEAD_OF_YEAR, world.year_groups["elm10"])
     body = text(page(client, other.user, "my-year"))

@@ -42,7 +42,7 @@ from .models import AuditEvent
 
 
 class InvalidParameter(Exception):
-    """A query parameter with a value the page cannot use; the page answers 400."""
+    """A query parameter whose value the page cannot use, so the page returns 400."""
 
     def __init__(self, name: str, value: str, allowed: str) -> None:
         super().__init__(f"The filter “{name}” has the value “{value}”, but {allowed}.")
@@ -287,7 +287,7 @@ def _on_roll_in(field_name: str, ids: Iterable[int], day: datetime.date) -> Exis
 
 @login_required
 def my_year(request: HttpRequest) -> HttpResponse:
-    """The head of year's year group(s) today: pupils by tutor group, with chips."""
+    """Show the head of year's year groups today: pupils by tutor group, with chips."""
     day = clock.today()
     scope = scope_for(request.user)
     year_groups = list(
@@ -318,7 +318,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_classes(request: HttpRequest) -> HttpResponse:
-    """The teacher's or tutor's tutor groups this academic year, with their pupils."""
+    """Show the user's tutor groups this academic year, with their pupils."""
     day = clock.today()
     scope = scope_for(request.user)
     tutor_groups = list(
@@ -353,7 +353,7 @@ def my_classes(request: HttpRequest) -> HttpResponse:
 @login_required
 @handles_invalid_parameters
 def academy_dashboard(request: HttpRequest) -> HttpResponse:
-    """One academy's figures; ?academy=id picks among the academies in scope."""
+    """Show one academy's figures. The ?academy=id parameter picks one in scope."""
     day = clock.today()
     scope = scope_for(request.user)
     academies = visible_academies(request.user)
@@ -403,7 +403,7 @@ def _trust_totals(rows: list[AcademyFigures]) -> dict[str, Any]:
 
 @login_required
 def trust_dashboard(request: HttpRequest) -> HttpResponse:
-    """One row per academy of the trust, the trust total and a chart of pupils."""
+    """Show one row per academy of the trust, the trust total and a chart of pupils."""
     scope = scope_for(request.user)
     if not scope.all_academies:
         raise Http404("The trust dashboard needs a trust-wide role.")
@@ -431,7 +431,7 @@ def trust_dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def reports_home(request: HttpRequest) -> HttpResponse:
-    """The trustees' page: trust figures as aggregates only, never a pupil."""
+    """Show the trustees' page: trust figures as aggregates only, never a pupil."""
     day = clock.today()
     rows = academy_figures(visible_academies(request.user), day)
     phases: dict[str, int] = defaultdict(int)
@@ -460,7 +460,7 @@ def reports_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_appraisal(request: HttpRequest) -> HttpResponse:
-    """The user's own staff record; objectives join it once appraisal exists."""
+    """Show the user's own staff record. Objectives join it once appraisal exists."""
     staff_id = scope_for(request.user).staff_id
     staff = (
         StaffMember.objects.select_related("academy", "line_manager").filter(pk=staff_id).first()
