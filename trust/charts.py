@@ -35,6 +35,8 @@ CHART_STYLE = Style(
     legend_font_size=14,
     value_font_size=14,
     value_label_font_size=14,
+    # White values on the bars: every series colour is dark enough for it.
+    value_colors=("#ffffff",) * len(SERIES_COLOURS),
 )
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
@@ -133,6 +135,19 @@ def _table(
     return headers, rows
 
 
+def _whole_number_ticks(series: dict[str, list[Number]]) -> list[int] | None:
+    """Return ticks 0, 1, 2 … for small whole-number data, so an axis of
+    pupil counts never shows 0.2 of a pupil; None keeps pygal's own scale."""
+    values = [v for values in series.values() for v in values if v is not None]
+    whole = [v for v in values if isinstance(v, int)]
+    if not whole or len(whole) != len(values):
+        return None
+    top = max(whole)
+    if top > 10 or min(whole) < 0:
+        return None
+    return list(range(0, max(top, 1) + 1))
+
+
 def _svg(chart: pygal.graph.graph.Graph) -> tuple[SafeString, str]:
     """Render `chart` and strip what a strict page does not need.
 
@@ -183,6 +198,7 @@ def _build(
         explicit_size=False,
     )
     chart.x_labels = labels
+    chart.y_labels = _whole_number_ticks(series)
     for name, values in series.items():
         chart.add(name, list(values))
     svg, chart_id = _svg(chart)
