@@ -1,0 +1,117 @@
+"""Load the demo trust: academies, calendar, staff, pupils and demo logins."""
+
+import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from academies.demo.builder import SeedOptions, build_demo_trust
+from academies.demo.staffing import DEMO_PASSWORD
+from academies.models import Trust
+from trust import clock
+from trust.navigation import landing_url
+
+MAX_ACADEMIES = 200
+MAX_PUPILS_PER_ACADEMY = 3000
+
+
+def _positive(name: str, maximum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise CommandError(f"{name} {text!r} is not a whole number.") from None
+        if not 1 <= value <= maximum:
+            raise CommandError(f"{name} {value} is out of range; use 1 to {maximum}.")
+        return value
+
+    return parse
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--today {text!r} is not a date; use YYYY-MM-DD.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a realistic demo trust with pupils, staff and one login per role "
+        f"(password {DEMO_PASSWORD!r}). The same --seed and --today give the same data."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--academies",
+            type=_positive("--academies", MAX_ACADEMIES),
+            default=6,
+            help="Number of academies, the all-through flagship included (default 6).",
+        )
+        parser.add_argument(
+            "--pupils-per-academy",
+            type=_positive("--pupils-per-academy", MAX_PUPILS_PER_ACADEMY),
+            default=300,
+            help="Pupils on roll at each academy (default 300).",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--today",
+            type=_date,
+            default=None,
+            help="The date the data is built around, YYYY-MM-DD (default: today in London).",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when a trust already exists, instead of stopping with an error.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if Trust.objects.exists():
+            if options["if_empty"]:
+                self.stdout.write("A trust already exists, so no demo data was loaded.")
+                return
+            raise CommandError(
+                "A trust already exists; the demo needs an empty database. Use --if-empty to "
+                "skip loading, or `manage.py flush` to empty the database first."
+            )
+        username_taken = get_user_model().objects.filter(username="trust.leader").exists()
+        if username_taken:
+            raise CommandError(
+                "User 'trust.leader' already exists; the demo logins need an empty database."
+            )
+
+        result = build_demo_trust(
+            SeedOptions(
+                academies=options["academies"],
+                pupils_per_academy=options["pupils_per_academy"],
+                seed=options["seed"],
+                today=options["today"] or clock.today(),
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {result.academies} academies, {result.pupils} pupils "
+                f"({result.enrolments} enrolments) and {result.staff} staff "
+                f"in {result.seconds:.1f} s."
+            )
+        )
+        self._write_logins(result.logins)
+
+    def _write_logins(self, logins: list[Any]) -> None:
+        users = {
+            u.username: u
+            for u in get_user_model().objects.filter(username__in=[x.username for x in logins])
+        }
+        rows = [("Username", "Role", "Lands on")]
+        for login in logins:
+            rows.append((login.username, login.role_label, landing_url(users[login.username])))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        self.stdout.write(f"\nDemo logins (password {DEMO_PASSWORD}):")
+        for index, row in enumerate(rows):
+            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            self.stdout.write("  ".join(cells).rstrip())
+            if index == 0:
+                self.stdout.write("  ".join("-" * width for width in widths))
