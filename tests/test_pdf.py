@@ -52,9 +52,13 @@ BIDI_CONTROLS = dict.fromkeys(
 )
 LONG_SENTENCE = "Pupil was supported during the lesson and returned to class calmly. "
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"
-)
+
+def run_poppler(tool: str, *args: str) -> str:
+    """Run a poppler-utils tool and return its UTF-8 output; fail when it is missing."""
+    if shutil.which(tool) is None:
+        pytest.fail(f"{tool} is missing; install Debian's poppler-utils to read PDFs back.")
+    result = subprocess.run([tool, *args], check=True, capture_output=True)
+    return result.stdout.decode("utf-8")
 
 
 @pytest.fixture
@@ -78,28 +82,23 @@ def pdf_text(pdf: bytes, tmp_path: Path, page: int | None = None) -> str:
     source = tmp_path / "out.pdf"
     source.write_bytes(pdf)
     pages = ["-f", str(page), "-l", str(page)] if page else []
-    result = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", *pages, str(source), "-"],
-        check=True,
-        capture_output=True,
-    )
-    return result.stdout.decode("utf-8")
+    return run_poppler("pdftotext", "-enc", "UTF-8", *pages, str(source), "-")
 
 
 def pdf_pages(pdf: bytes, tmp_path: Path) -> int:
     source = tmp_path / "info.pdf"
     source.write_bytes(pdf)
-    info = subprocess.run(["pdfinfo", str(source)], check=True, capture_output=True, text=True)
-    return int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.MULTILINE).group(1))
+    info = run_poppler("pdfinfo", str(source))
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
 
 
 def pdf_fonts(pdf: bytes, tmp_path: Path) -> list[tuple[str, str]]:
     """Return (font name, embedded "yes" or "no") for every font in the PDF."""
     source = tmp_path / "fonts.pdf"
     source.write_bytes(pdf)
-    listing = subprocess.run(["pdffonts", str(source)], check=True, capture_output=True, text=True)
+    listing = run_poppler("pdffonts", str(source))
     fonts = []
-    for line in listing.stdout.splitlines()[2:]:
+    for line in listing.splitlines()[2:]:
         match = re.match(r"^(\S+)\s+.*?\s(yes|no)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+$", line)
         assert match, f"unreadable pdffonts line: {line!r}"
         fonts.append((match.group(1), match.group(2)))
@@ -133,8 +132,9 @@ def test_render_pdf_is_a4_with_running_header(templates, tmp_path):
     assert pdf.startswith(b"%PDF-")
     source = tmp_path / "a4.pdf"
     source.write_bytes(pdf)
-    info = subprocess.run(["pdfinfo", str(source)], check=True, capture_output=True, text=True)
-    assert "(A4)" in info.stdout
+    info = run_poppler("pdfinfo", str(source))
+    assert "(A4)" in info
+    assert re.search(r"^Tagged:\s+yes", info, re.MULTILINE)
     text = normalised(pdf_text(pdf, tmp_path))
     assert "Severn Valley Learning Trust" in text
     assert "Page 1 of 1" in text
@@ -370,6 +370,8 @@ def test_profile_prints_pupil_details(client, oak_elm, tmp_path):
     text = normalised(pdf_text(response.content, tmp_path))
     assert "Zoë Áine Ní Bhriain" in text
     assert "Zoe Ní Bhriain" in text
+    assert "Severn Valley Learning Trust" in text
+    assert "Pupil profile: Zoe Ní Bhriain" in text
     assert pupil.upn in text
     assert "04/03/2012" in text
     assert "Female" in text

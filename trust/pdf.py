@@ -96,7 +96,9 @@ def render_pdf(
         url_fetcher=LocalURLFetcher(),
         media_type="print",
     )
-    pdf = document.write_pdf()
+    # Tagged PDF gives screen readers the headings and the table structure,
+    # at some cost in rendering time.
+    pdf = document.write_pdf(pdf_tags=True)
     if pdf is None:  # write_pdf returns bytes whenever no target is given.
         raise RuntimeError(f"WeasyPrint returned no PDF for {template_name}.")
     return pdf
