@@ -242,6 +242,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs each rendering step at INFO; its own logger keeps
+    # WARNING so a missing glyph is still reported.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 # Test hook: tests point this at a callable to hold work at a known step.
