@@ -14,6 +14,7 @@ from trust.models import AuditEvent
 from trust.navigation import nav_items
 
 from .factories import PupilFactory, StaffFactory, grant
+from .factories_pages import enrol_pupils
 from .personas import TODAY, build_personas
 
 pytestmark = pytest.mark.django_db
@@ -37,20 +38,6 @@ def page(client, user, name, *args, **params):
 
 def text(response) -> str:
     return response.content.decode()
-
-
-def add_pupils(group, count):
-    for _ in range(count):
-        pupil = PupilFactory()
-        FsmPeriod.objects.create(pupil=pupil, start_date=datetime.date(2024, 1, 1))
-        Enrolment.objects.create(
-            pupil=pupil,
-            academy=group.academy,
-            academic_year=group.academic_year,
-            year_group=group.year_group,
-            tutor_group=group,
-            start_date=group.academic_year.start_date,
-        )
 
 
 # Landing pages
@@ -222,10 +209,10 @@ def test_my_appraisal_without_staff_record(client, django_user_model):
 )
 def test_landing_query_count_constant(client, world, persona, name, django_assert_max_num_queries):
     client.force_login(world.users[persona])
-    add_pupils(world.tutor_groups["9A"], 10)
+    enrol_pupils(world.tutor_groups["9A"], 10, fsm=True)
     with django_assert_max_num_queries(20) as small:
         assert client.get(reverse(name)).status_code == 200
-    add_pupils(world.tutor_groups["9A"], 30)
+    enrol_pupils(world.tutor_groups["9A"], 30, fsm=True)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(reverse(name)).status_code == 200
 
@@ -376,7 +363,7 @@ def test_search_empty_query_lists_visible(client, world):
 
 
 def test_search_paginates_at_50(client, world):
-    add_pupils(world.tutor_groups["10A"], 55)
+    enrol_pupils(world.tutor_groups["10A"], 55)
     user = world.users["headteacher"]
     body = text(page(client, user, "pupils:search"))
     assert "Page 1 of 2" in body
@@ -387,10 +374,10 @@ def test_search_paginates_at_50(client, world):
 
 def test_search_query_count_constant(client, world, django_assert_max_num_queries):
     client.force_login(world.users["trust_leader"])
-    add_pupils(world.tutor_groups["9A"], 10)
+    enrol_pupils(world.tutor_groups["9A"], 10, fsm=True)
     with django_assert_max_num_queries(20) as small:
         client.get(reverse("pupils:search"))
-    add_pupils(world.tutor_groups["9A"], 30)
+    enrol_pupils(world.tutor_groups["9A"], 30, fsm=True)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("pupils:search"))
 
@@ -618,3 +605,62 @@ def test_every_navigation_link_opens(client, world, persona):
         assert 'class="skip-link" href="#main"' in body
         assert body.count("<h1") == 1, item.url
         assert '<html lang="en-GB">' in body
+
+
+@pytest.mark.parametrize(
+    ("persona", "name", "target"),
+    [
+        ("headteacher", "academies:list", None),
+        ("headteacher", "academies:detail", "oak"),
+        ("head_of_year", "academies:year-group", "oak9"),
+        ("tutor", "academies:tutor-group", "9A"),
+        ("headteacher", "pupils:search", None),
+        ("headteacher", "staff:directory", None),
+    ],
+)
+def test_page_query_count_constant(
+    client, world, persona, name, target, django_assert_max_num_queries
+):
+    targets = {**world.academies, **world.year_groups, **world.tutor_groups}
+    args = [targets[target].pk] if target else []
+    client.force_login(world.users[persona])
+    enrol_pupils(world.tutor_groups["9A"], 10, fsm=True)
+    with django_assert_max_num_queries(25) as small:
+        assert client.get(reverse(name, args=args)).status_code == 200
+    enrol_pupils(world.tutor_groups["9A"], 30, fsm=True)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert client.get(reverse(name, args=args)).status_code == 200
+
+
+def test_audit_time_in_london_summer_time(client, world):
+    pupil = world.pupils["oak9b_patel"]
+    summer = datetime.datetime(2026, 7, 1, 9, 30, tzinfo=datetime.UTC)
+    with time_machine.travel(summer, tick=False):
+        pupil.legal_forename = "Isobel"
+        pupil.save()
+    body = text(page(client, world.users["trust_admin"], "pupils:audit", pupil.pk))
+    assert "01/07/2026 10:30" in body
+
+
+def test_audit_lists_sensitive_views(client, world):
+    pupil = world.pupils["oak9a_obrien"]
+    page(client, world.users["safeguarding_lead"], "pupils:sensitive", pupil.pk)
+    body = text(page(client, world.users["trust_admin"], "pupils:audit", pupil.pk))
+    assert "Opened sensitive fields" in body
+    assert "medical_notes" in body
+    assert "safeguarding.lead" in body
+
+
+def test_audit_empty_state(client, world):
+    member = world.staff["teacher"]
+    AuditEvent.objects.filter(staff_ref=member.pk).delete()
+    body = text(page(client, world.users["trust_admin"], "staff:audit", member.pk))
+    assert "No changes are recorded yet" in body
+
+
+def test_navigation_marks_current_section(client, world):
+    pupil = world.pupils["oak9b_patel"]
+    body = text(page(client, world.users["headteacher"], "pupils:profile", pupil.pk))
+    assert '<a href="/pupils/" aria-current="true">Pupils</a>' in body
+    body = text(page(client, world.users["headteacher"], "pupils:search"))
+    assert '<a href="/pupils/" aria-current="page">Pupils</a>' in body
