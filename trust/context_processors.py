@@ -8,8 +8,8 @@ from .navigation import nav_items
 def _current(path: str, url: str) -> str:
     """Return the aria-current value of a navigation link to `url` on page `path`.
 
-    "page" marks the link to this very page and "true" the section the page
-    belongs to (a pupil's profile is inside Pupils); "" marks neither.
+    "page" marks the link to this very page, and "true" marks the section the
+    page belongs to, as Pupils for a pupil's profile. "" marks neither.
     """
     if path == url:
         return "page"
