@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from academies.models import Academy
 from academies.selectors import visible_academies
+from staff.imports import can_import_staff
 from trust import clock
 from trust.tabular import delete_upload, load_upload, store_upload
 
@@ -57,7 +58,12 @@ def upload(request: HttpRequest) -> HttpResponse:
             request.session[SESSION_KEY] = pending
             return redirect("pupils:import-preview", token=token)
         status = 400
-    context = {"form": form, "page_title": "Import pupils", "can_review": can_review(request.user)}
+    context = {
+        "form": form,
+        "page_title": "Import pupils",
+        "can_review": can_review(request.user),
+        "can_import_staff": can_import_staff(request.user),
+    }
     return render(request, "pupils/import_upload.html", context, status=status)
 
 

@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from academies.models import AcademicYear, Academy, TutorGroup, YearGroup
@@ -27,6 +27,44 @@ from .imports import (
 from .models import Enrolment, FsmPeriod, Pupil, PupilReview
 
 BATCH_SIZE = 1000
+
+
+def bulk_update_rows(model: type[models.Model], objects: list[Any], fields: list[str]) -> None:
+    """Write `fields` of already saved `objects`, one statement per batch.
+
+    On PostgreSQL this is UPDATE ... FROM (VALUES ...), because Django's
+    bulk_update builds a CASE expression per field and row whose compilation
+    took most of a 10,000-pupil re-import. Other databases use bulk_update.
+    """
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(objects, fields, batch_size=BATCH_SIZE)
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns: list[Any] = [meta.pk] + [meta.get_field(name) for name in fields]
+    casts = [f"%s::{column.db_type(connection)}" for column in columns]
+    row_sql = "(" + ", ".join(casts) + ")"
+    names = ", ".join(quote(column.column) for column in columns)
+    assignments = ", ".join(
+        f"{quote(column.column)} = v.{quote(column.column)}" for column in columns[1:]
+    )
+    pk = quote(columns[0].column)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), BATCH_SIZE):
+            batch = objects[start : start + BATCH_SIZE]
+            params: list[Any] = []
+            for obj in batch:
+                for column in columns:
+                    value = getattr(obj, column.attname)
+                    params.append(column.get_db_prep_save(value, connection))
+            cursor.execute(
+                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
+                f"FROM (VALUES {', '.join([row_sql] * len(batch))}) AS v({names}) "
+                f"WHERE t.{pk} = v.{pk}",
+                params,
+            )
 
 
 class ImportInvalid(Exception):
@@ -170,7 +208,7 @@ def _update_pupils(rows: list[PlannedRow]) -> int:
             changed.append(pupil)
     if changed:
         fields.update({"search_name", "updated_at"})
-        Pupil.objects.bulk_update(changed, sorted(fields), batch_size=BATCH_SIZE)
+        bulk_update_rows(Pupil, changed, sorted(fields))
         record_bulk(changed, AuditEvent.Action.UPDATE, before=before)
     return len(rows)
 
@@ -228,10 +266,8 @@ def _apply_enrolments(
             )
         )
     if edited:
-        Enrolment.objects.bulk_update(
-            edited,
-            ["end_date", "academic_year", "year_group", "tutor_group"],
-            batch_size=BATCH_SIZE,
+        bulk_update_rows(
+            Enrolment, edited, ["end_date", "academic_year", "year_group", "tutor_group"]
         )
         record_bulk(edited, AuditEvent.Action.UPDATE, before=before)
     Enrolment.objects.bulk_create(new, batch_size=BATCH_SIZE)
@@ -265,7 +301,7 @@ def _apply_fsm(plan: PupilImportPlan, result: ImportResult) -> None:
     FsmPeriod.objects.bulk_create(opened, batch_size=BATCH_SIZE)
     record_bulk(opened, AuditEvent.Action.CREATE)
     if closed:
-        FsmPeriod.objects.bulk_update(closed, ["end_date"], batch_size=BATCH_SIZE)
+        bulk_update_rows(FsmPeriod, closed, ["end_date"])
         record_bulk(closed, AuditEvent.Action.UPDATE, before=before)
     result.fsm_opened = len(opened)
 

@@ -733,6 +733,21 @@ def test_reimport_tutor_group_change_moves_enrolment(academy, admin_user):
     assert Enrolment.objects.filter(pupil=untouched.pupil).count() == 1
 
 
+def test_same_day_group_change_corrects_enrolment(academy, admin_user):
+    apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, group="9A")]), admin_user)
+
+    result = apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, group="9B")]), admin_user)
+
+    assert result.enrolments_started == 0
+    assert result.enrolments_ended == 0
+    enrolment = Enrolment.objects.get()
+    assert enrolment.tutor_group.name == "9B"
+    assert enrolment.start_date == IMPORT_DAY
+    assert enrolment.end_date is None
+    event = AuditEvent.objects.get(model="pupils.Enrolment", action="update")
+    assert event.changes["tutor_group_id"][1] == enrolment.tutor_group_id
+
+
 def test_fsm_no_closes_open_period(academy, admin_user):
     pupil = PupilFactory(upn=upn_for(1), legal_surname="Surname1", legal_forename="Forename1")
     EnrolmentFactory(pupil=pupil, tutor_group=tutor_group(academy, "9A", 9))
@@ -791,6 +806,7 @@ def test_page_flow_upload_preview_confirm(client, academy, admin_user):
     page = client.get(reverse("pupils:import"))
     assert page.status_code == 200
     assert "Oak Academy" in page.content.decode()
+    assert reverse("staff:import") in page.content.decode()
 
     bad = csv_bytes([PUPIL_HEADER, pupil_row(1), pupil_row(2, fsm="Not Eligibile")])
     response = upload(client, academy, bad)
