@@ -4,11 +4,13 @@ An upload is kept in storage and named in the uploader's session until it
 is confirmed, so nothing reaches the pupil tables before the confirm step.
 """
 
+import logging
 import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,6 +33,8 @@ from .services import (
     pupil_import_apply,
     resolve_pupil_review,
 )
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "pupil_imports"
 # Preview tables list at most this many pupils; the counts cover every row.
@@ -119,6 +123,15 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except ImportInvalid as invalid:
         messages.error(request, "Nothing was imported: the file has errors. Correct them first.")
         return _render_preview(request, token, entry, invalid.plan, status=400)
+    except IntegrityError:
+        # Another import or edit wrote a clashing row (a UPN, say) after the check.
+        logger.warning("Pupil import for academy %s clashed with a concurrent write", academy.pk)
+        messages.error(
+            request,
+            "Nothing was imported: pupil records changed while the import ran. "
+            "Check the preview below and confirm again.",
+        )
+        return redirect("pupils:import-preview", token=token)
     pending = request.session.get(SESSION_KEY, {})
     pending.pop(token, None)
     request.session[SESSION_KEY] = pending

@@ -4,11 +4,13 @@ As with pupils, the upload waits in storage, named in the uploader's
 session, until it is confirmed.
 """
 
+import logging
 import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -19,6 +21,8 @@ from trust.tabular import delete_upload, load_upload, store_upload
 from .forms import StaffImportForm
 from .imports import StaffImportPlan, build_staff_plan, can_import_staff
 from .services import StaffImportInvalid, StaffImportResult, staff_import_apply
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "staff_imports"
 PREVIEW_ROWS = 200
@@ -100,6 +104,15 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except StaffImportInvalid as invalid:
         messages.error(request, "Nothing was imported: the file has errors. Correct them first.")
         return _render_preview(request, token, entry, invalid.plan, status=400)
+    except IntegrityError:
+        # Two imports of the same new email at once: the second one clashes.
+        logger.warning("Staff import clashed with a concurrent write")
+        messages.error(
+            request,
+            "Nothing was imported: staff records changed while the import ran. "
+            "Check the preview below and confirm again.",
+        )
+        return redirect("staff:import-preview", token=token)
     pending = request.session.get(SESSION_KEY, {})
     pending.pop(token, None)
     request.session[SESSION_KEY] = pending

@@ -947,3 +947,22 @@ def test_command_unknown_academy(tmp_path):
 
     with pytest.raises(CommandError, match="No academy has URN 999999"):
         call_command("import_pupils", "--academy", "999999", str(path))
+
+
+def test_confirm_clash_redirects_to_preview(client, academy, admin_user, monkeypatch):
+    from django.db import IntegrityError
+
+    from pupils import import_views
+
+    def clash(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(import_views, "pupil_import_apply", clash)
+    client.force_login(admin_user)
+    location = upload(client, academy, csv_bytes([PUPIL_HEADER, pupil_row(1)]))["Location"]
+
+    response = client.post(location + "confirm/", follow=True)
+
+    assert response.redirect_chain[-1][0] == location
+    assert "pupil records changed while the import ran" in response.content.decode()
+    assert Pupil.objects.count() == 0
