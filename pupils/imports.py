@@ -46,8 +46,8 @@ from trust.tabular import (
 from .models import Enrolment, FsmPeriod, Pupil, PupilReview, SenStatus, Sex
 from .upn import normalise_upn, upn_error
 
-# Column name -> headers accepted for it, as MIS exports (SIMS, Arbor,
-# Bromcom, ScholarPack) commonly write them. Matching ignores case and punctuation.
+# Column name -> headers accepted for it, including the usual variants in MIS
+# exports. Matching ignores case and punctuation.
 PUPIL_COLUMNS: dict[str, tuple[str, ...]] = {
     "upn": ("UPN", "Unique Pupil Number", "Pupil UPN"),
     "former_upn": ("Former UPN", "Previous UPN", "Old UPN"),
@@ -320,7 +320,7 @@ def _academy_teaches(academy: Academy, nc_year: int) -> bool:
 
 
 class _RowReader:
-    """Turns one table row into a PlannedRow, collecting an error per bad cell."""
+    """Reader of table rows: each becomes a PlannedRow, or an error per bad cell."""
 
     def __init__(self, table: Table, import_date: datetime.date) -> None:
         self.table = table
