@@ -40,6 +40,12 @@ def frozen_clock():
         yield
 
 
+@pytest.fixture(autouse=True)
+def upload_storage(settings, tmp_path):
+    # Uploads waiting for confirmation go to a scratch folder, not var/media.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def academy():
     return secondary(name="Oak Academy", urn="140101")
