@@ -96,7 +96,14 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     roles = member.roles.select_related(
         "academy", "year_group__academy", "tutor_group__academy"
     ).order_by("role")
-    reports = visible_staff(request.user).filter(line_manager=member).order_by("last_name")
+    visible = visible_staff(request.user)
+    reports = visible.filter(line_manager=member).order_by("last_name")
+    # The line manager's name is part of this record, but their own record
+    # is linked only when the user may open it (a head's manager may be in
+    # the central team).
+    manager_visible = bool(
+        member.line_manager_id and visible.filter(pk=member.line_manager_id).exists()
+    )
     return render(
         request,
         "staff/detail.html",
@@ -105,6 +112,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "member": member,
             "roles": roles,
             "reports": reports,
+            "manager_visible": manager_visible,
             "audit_allowed": can_read_audit(request.user),
         },
     )

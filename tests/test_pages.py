@@ -664,3 +664,18 @@ def test_navigation_marks_current_section(client, world):
     assert '<a href="/pupils/" aria-current="true">Pupils</a>' in body
     body = text(page(client, world.users["headteacher"], "pupils:search"))
     assert '<a href="/pupils/" aria-current="page">Pupils</a>' in body
+
+
+def test_staff_detail_links_manager_only_if_visible(client, world):
+    head = world.staff["headteacher"]
+    head.line_manager = world.staff["trust_leader"]
+    head.save()
+    teacher = world.staff["teacher"]
+    teacher.line_manager = head
+    teacher.save()
+    manager_url = reverse("staff:detail", args=[world.staff["trust_leader"].pk])
+    body = text(page(client, world.users["headteacher"], "staff:detail", head.pk))
+    assert "TrustLeader Persona" in body
+    assert manager_url not in body
+    body = text(page(client, world.users["headteacher"], "staff:detail", teacher.pk))
+    assert reverse("staff:detail", args=[head.pk]) in body
