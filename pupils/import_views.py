@@ -5,7 +5,6 @@ is confirmed, so nothing reaches the pupil tables before the confirm step.
 """
 
 import logging
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +19,7 @@ from academies.models import Academy
 from academies.selectors import visible_academies
 from staff.imports import can_import_staff
 from trust import clock
-from trust.tabular import delete_upload, load_upload, store_upload
+from trust.tabular import forget_upload, load_upload, remember_upload, store_upload
 
 from .forms import PupilImportForm, ReviewDecisionForm
 from .imports import PupilImportPlan, build_plan, can_review, importable_academies
@@ -51,15 +50,12 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             file = form.cleaned_data["file"]
-            content = file.read()
-            token = uuid.uuid4().hex
-            pending = request.session.get(SESSION_KEY, {})
-            pending[token] = {
+            entry = {
                 "academy": form.cleaned_data["academy"].pk,
                 "filename": file.name,
-                "stored": store_upload(content, file.name, "pupils"),
+                "stored": store_upload(file.read(), file.name, "pupils"),
             }
-            request.session[SESSION_KEY] = pending
+            token = remember_upload(request.session, SESSION_KEY, entry)
             return redirect("pupils:import-preview", token=token)
         status = 400
     context = {
@@ -132,10 +128,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "Check the preview below and confirm again.",
         )
         return redirect("pupils:import-preview", token=token)
-    pending = request.session.get(SESSION_KEY, {})
-    pending.pop(token, None)
-    request.session[SESSION_KEY] = pending
-    delete_upload(entry["stored"])
+    forget_upload(request.session, SESSION_KEY, token)
     messages.success(request, f"{academy.name}: {describe_result(result)}")
     return redirect("pupils:import")
 

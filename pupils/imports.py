@@ -596,10 +596,13 @@ def _match(
         "year_group", "tutor_group"
     ):
         enrolments[enrolment.pupil_id].append(enrolment)
-    open_fsm: dict[int, FsmPeriod] = {
-        period.pupil_id: period
-        for period in FsmPeriod.objects.filter(pupil_id__in=pupil_ids, end_date__isnull=True)
-    }
+    # A period still running on the import date counts as open, even with an end date.
+    running = FsmPeriod.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=plan.import_date),
+        pupil_id__in=pupil_ids,
+        start_date__lte=plan.import_date,
+    )
+    open_fsm: dict[int, FsmPeriod] = {period.pupil_id: period for period in running}
     reviews = {
         review.existing_pupil_id: review
         for review in PupilReview.objects.filter(

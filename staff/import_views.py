@@ -5,7 +5,6 @@ session, until it is confirmed.
 """
 
 import logging
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from academies.selectors import visible_academies
-from trust.tabular import delete_upload, load_upload, store_upload
+from trust.tabular import forget_upload, load_upload, remember_upload, store_upload
 
 from .forms import StaffImportForm
 from .imports import StaffImportPlan, build_staff_plan, can_import_staff
@@ -41,13 +40,11 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             file = form.cleaned_data["file"]
-            token = uuid.uuid4().hex
-            pending = request.session.get(SESSION_KEY, {})
-            pending[token] = {
+            entry = {
                 "filename": file.name,
                 "stored": store_upload(file.read(), file.name, "staff"),
             }
-            request.session[SESSION_KEY] = pending
+            token = remember_upload(request.session, SESSION_KEY, entry)
             return redirect("staff:import-preview", token=token)
         status = 400
     context = {"form": form, "page_title": "Import staff"}
@@ -113,10 +110,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "Check the preview below and confirm again.",
         )
         return redirect("staff:import-preview", token=token)
-    pending = request.session.get(SESSION_KEY, {})
-    pending.pop(token, None)
-    request.session[SESSION_KEY] = pending
-    delete_upload(entry["stored"])
+    forget_upload(request.session, SESSION_KEY, token)
     messages.success(request, describe_staff_result(result))
     return redirect("staff:import")
 

@@ -766,6 +766,21 @@ def test_fsm_no_closes_open_period(academy, admin_user):
     assert period.end_date == datetime.date(2026, 10, 11)
 
 
+def test_fsm_period_with_future_end_counts_as_open(academy, admin_user):
+    pupil = PupilFactory(upn=upn_for(1), legal_surname="Surname1", legal_forename="Forename1")
+    EnrolmentFactory(pupil=pupil, tutor_group=tutor_group(academy, "9A", 9))
+    FsmPeriod.objects.create(
+        pupil=pupil, start_date=datetime.date(2025, 1, 6), end_date=datetime.date(2027, 3, 31)
+    )
+
+    kept = apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, fsm="Yes")]), admin_user)
+    assert kept.fsm_opened == 0
+    assert pupil.fsm_periods.count() == 1
+
+    apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, fsm="No")]), admin_user)
+    assert pupil.fsm_periods.get().end_date == datetime.date(2026, 10, 11)
+
+
 def test_fsm_yes_opens_once(academy, admin_user):
     apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, fsm="TRUE")]), admin_user)
     result = apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, fsm="1")]), admin_user)
@@ -841,6 +856,21 @@ def test_page_flow_upload_preview_confirm(client, academy, admin_user):
     # The same preview cannot be confirmed twice.
     again = client.post(response["Location"] + "confirm/")
     assert again.status_code == 404
+
+
+def test_old_pending_uploads_deleted(client, academy, admin_user, settings):
+    from trust.tabular import MAX_PENDING_UPLOADS
+
+    client.force_login(admin_user)
+    content = csv_bytes([PUPIL_HEADER, pupil_row(1)])
+    locations = [upload(client, academy, content)["Location"] for _ in range(7)]
+
+    stored = list((settings.MEDIA_ROOT / "imports" / "pupils").iterdir())
+    assert len(stored) == MAX_PENDING_UPLOADS
+    assert client.get(locations[0]).status_code == 404
+    assert client.get(locations[-1]).status_code == 200
+    client.post(locations[-1] + "confirm/")
+    assert len(list((settings.MEDIA_ROOT / "imports" / "pupils").iterdir())) == 4
 
 
 def test_page_rejects_file_error(client, academy, admin_user):

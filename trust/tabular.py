@@ -415,3 +415,32 @@ def load_upload(name: str) -> bytes | None:
 
 def delete_upload(name: str) -> None:
     default_storage.delete(name)
+
+
+# Uploads a session may keep waiting for confirmation; older ones are deleted.
+MAX_PENDING_UPLOADS = 5
+
+
+def remember_upload(session: Any, key: str, entry: dict[str, Any]) -> str:
+    """Name a stored upload in the session under a new token and return the token.
+
+    `entry` must include "stored", the storage name. Beyond MAX_PENDING_UPLOADS
+    the oldest waiting uploads are forgotten and their files deleted.
+    """
+    token = uuid.uuid4().hex
+    pending = dict(session.get(key, {}))
+    pending[token] = entry
+    while len(pending) > MAX_PENDING_UPLOADS:
+        oldest = next(iter(pending))
+        delete_upload(pending.pop(oldest)["stored"])
+    session[key] = pending
+    return token
+
+
+def forget_upload(session: Any, key: str, token: str) -> None:
+    """Remove a confirmed upload from the session and delete its file."""
+    pending = dict(session.get(key, {}))
+    entry = pending.pop(token, None)
+    session[key] = pending
+    if entry:
+        delete_upload(entry["stored"])
