@@ -246,14 +246,21 @@ def test_encodings_read_names(academy, encoding, prefix):
         assert plan.new_rows[0].values["legal_surname"] == "Brontë"
 
 
-def test_semicolon_file_read_correctly(academy):
-    content = csv_bytes([PUPIL_HEADER, pupil_row(1), pupil_row(2)], delimiter=";")
+@pytest.mark.parametrize(
+    ("delimiter", "encoding", "name"),
+    [(";", "utf-8", "semicolon"), ("\t", "utf-16", "tab")],
+    ids=["semicolon", "excel-unicode-text"],
+)
+def test_other_delimiters_read(academy, delimiter, encoding, name):
+    content = csv_bytes(
+        [PUPIL_HEADER, pupil_row(1), pupil_row(2)], delimiter=delimiter, encoding=encoding
+    )
 
     plan = plan_for(academy, content)
 
     assert plan.is_valid, plan.errors
     assert len(plan.new_rows) == 2
-    assert "semicolon" in plan.description
+    assert f"{name}-separated" in plan.description
 
 
 def test_xlsx_with_date_cells_and_serial(academy, admin_user):

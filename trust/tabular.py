@@ -418,6 +418,8 @@ def delete_upload(name: str) -> None:
 
 
 # Uploads a session may keep waiting for confirmation; older ones are deleted.
+# NOTE: the files of a session that ends without a confirm stay in storage
+# under imports/ until someone removes them.
 MAX_PENDING_UPLOADS = 5
 
 
