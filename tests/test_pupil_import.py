@@ -403,6 +403,24 @@ def test_file_without_header_rejected(academy):
     assert "has no column for UPN" in plan.file_error
 
 
+def test_title_rows_above_header_skipped(academy):
+    content = csv_bytes(
+        [
+            ["Student list", "", "", ""],
+            ["Printed 12/10/2026"],
+            [],
+            ["UPN", "Surname", "Forename", "DOB"],
+            [upn_for(1), "Okafor", "Ada", "01/10/2012"],
+        ]
+    )
+
+    plan = plan_for(academy, content)
+
+    assert plan.is_valid, plan.errors
+    assert [r.line for r in plan.new_rows] == [5]
+    assert "header on line 4" in plan.description
+
+
 def test_empty_file_rejected(academy):
     assert plan_for(academy, b"").file_error == "The file is empty."
 

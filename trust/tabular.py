@@ -34,6 +34,9 @@ _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00)?)?$")
 # Excel serial day numbers for 01/01/1900 to 31/12/9999.
 _EXCEL_SERIAL_MAX = 2958465
+# Title rows above the header (a report name, a date) are skipped; the header
+# must be within this many non-blank rows of the top.
+HEADER_SEARCH_ROWS = 10
 
 
 class FileRejected(Exception):
@@ -153,24 +156,24 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Cell]]]:
         ) from None
 
 
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip(" ,;\t"):
-            return line
-    return ""
+def _leading_lines(text: str) -> list[str]:
+    lines = [line for line in text.splitlines() if line.strip(" ,;\t")]
+    return lines[:HEADER_SEARCH_ROWS]
 
 
 def choose_delimiter(text: str, known_headers: set[str]) -> str:
-    """Return the delimiter under which the header line matches the most known headers.
+    """Return the delimiter under which a leading line matches the most known headers.
 
     A file saved by Excel with a continental European locale separates cells
     with semicolons; reading it with the wrong delimiter would give one column.
     """
-    line = _first_line(text)
+    lines = _leading_lines(text)
     best, best_score = ",", -1
     for delimiter in _DELIMITERS:
-        cells = next(csv.reader([line], delimiter=delimiter), [])
-        score = sum(1 for c in cells if normalise_header(c) in known_headers)
+        score = 0
+        for cells in csv.reader(lines, delimiter=delimiter):
+            matches = sum(1 for c in cells if normalise_header(c) in known_headers)
+            score = max(score, matches)
         if score > best_score:
             best, best_score = delimiter, score
     return best
@@ -251,16 +254,19 @@ def read_table(
         raw_rows = _csv_rows(text, delimiter)
         description = f"CSV, {encoding}, {_DELIMITER_NAMES[delimiter]}-separated"
 
-    header_line, header_cells = _header(raw_rows)
+    required = list(required)
+    header_line, header_cells = _header(raw_rows, aliases, set(required))
     headers, positions, ignored = _match_headers(header_cells, header_line, aliases, labels)
     missing = [labels.get(name, name) for name in required if name not in headers]
     if missing:
         found = ", ".join(repr(display(c)) for c in header_cells if display(c).strip())
         raise FileRejected(
-            f"The header row (line {header_line}) has no column for {', '.join(missing)}. "
-            f"Headers found: {found or 'none'}. "
-            "The first row of the file must be the column headers, separated by commas."
+            f"No header row found: line {header_line}, the first row with text, has no "
+            f"column for {', '.join(missing)}. Headers found: {found or 'none'}. "
+            "The file must start with a row of column headers, separated by commas."
         )
+    if header_line > 1:
+        description += f", header on line {header_line}"
 
     rows = []
     width = len(header_cells)
@@ -275,11 +281,30 @@ def read_table(
     return Table(headers=headers, rows=rows, description=description, ignored_headers=ignored)
 
 
-def _header(raw_rows: Iterator[tuple[int, list[Cell]]]) -> tuple[int, list[Cell]]:
+def _header(
+    raw_rows: Iterator[tuple[int, list[Cell]]], aliases: dict[str, str], required: set[str]
+) -> tuple[int, list[Cell]]:
+    """Return the line and cells of the header row, consuming the rows up to it.
+
+    The header is the first row that names every required column. When no
+    row near the top does, the first row with text is returned, and the
+    caller reports its missing columns.
+    """
+    first: tuple[int, list[Cell]] | None = None
+    searched = 0
     for line, cells in raw_rows:
-        if not _is_blank(cells):
+        if _is_blank(cells):
+            continue
+        first = first or (line, cells)
+        names = {aliases.get(normalise_header(display(c))) for c in cells}
+        if required <= names:
             return line, cells
-    raise FileRejected("The file has no header row and no data rows.")
+        searched += 1
+        if searched >= HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise FileRejected("The file has no header row and no data rows.")
+    return first
 
 
 def _match_headers(
