@@ -1027,3 +1027,21 @@ def test_confirm_clash_redirects_to_preview(client, academy, admin_user, monkeyp
     assert response.redirect_chain[-1][0] == location
     assert "pupil records changed while the import ran" in response.content.decode()
     assert Pupil.objects.count() == 0
+
+
+def test_failure_mid_apply_writes_nothing(academy, admin_user, monkeypatch):
+    from pupils import services
+
+    def fail(plan, result):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_apply_fsm", fail)
+    content = csv_bytes([PUPIL_HEADER, pupil_row(1, fsm="Yes"), pupil_row(2)])
+
+    with pytest.raises(RuntimeError):
+        apply(academy, content, admin_user)
+
+    assert Pupil.objects.count() == 0
+    assert Enrolment.objects.count() == 0
+    assert TutorGroup.objects.count() == 0
+    assert not AuditEvent.objects.filter(model__startswith="pupils.").exists()
