@@ -14,7 +14,6 @@ from trust import clock
 from trust.access import scope_for
 from trust.audit import record_sensitive_view
 from trust.page_views import (
-    InvalidParameter,
     audit_rows,
     audit_trail,
     can_read_audit,
@@ -22,6 +21,7 @@ from trust.page_views import (
     id_parameter,
     prepare_rows,
     pupils_with_list_fields,
+    text_parameter,
 )
 
 from .models import SENSITIVE_FIELDS, Enrolment, Pupil, active_on, search_key
@@ -121,11 +121,7 @@ def _filter_options(user: Any, chosen: dict[str, Any]) -> dict[str, Any]:
 def search(request: HttpRequest) -> HttpResponse:
     """Find pupils by name or UPN, or list the visible pupils with filters."""
     day = clock.today()
-    query = request.GET.get("q", "").strip()
-    if len(query) > MAX_QUERY_LENGTH:
-        raise InvalidParameter(
-            "q", query[:20] + "…", f"a search is at most {MAX_QUERY_LENGTH} characters"
-        )
+    query = text_parameter(request, "q", max_length=MAX_QUERY_LENGTH)
     chosen = _filters(request)
 
     pupils = visible_pupils(request.user, day)

@@ -16,6 +16,8 @@ from trust.page_views import (
     can_read_audit,
     handles_invalid_parameters,
     id_parameter,
+    text_parameter,
+    text_parameter_preview,
 )
 
 from .models import PostType
@@ -51,10 +53,12 @@ def directory(request: HttpRequest) -> HttpResponse:
     if post_type:
         if post_type not in PostType.values:
             allowed = ", ".join(f"“{v}”" for v in PostType.values)
-            raise InvalidParameter("post_type", post_type, f"it must be one of {allowed}")
+            raise InvalidParameter(
+                "post_type", text_parameter_preview(post_type), f"it must be one of {allowed}"
+            )
         staff = staff.filter(post_type=post_type)
 
-    name = request.GET.get("q", "").strip()[:100]
+    name = text_parameter(request, "q")
     for token in search_key(name).split():
         staff = staff.filter(
             Q(first_name__icontains=token)

@@ -679,3 +679,23 @@ def test_staff_detail_links_manager_only_if_visible(client, world):
     assert manager_url not in body
     body = text(page(client, world.users["headteacher"], "staff:detail", teacher.pk))
     assert reverse("staff:detail", args=[head.pk]) in body
+
+
+@pytest.mark.parametrize("name", ["pupils:search", "staff:directory"])
+def test_search_rejects_nul_character(client, world, name):
+    response = page(client, world.users["trust_leader"], name, q="pat\x00el")
+    assert response.status_code == 400
+    assert "q" in text(response)
+
+
+@pytest.mark.parametrize("value", ["²", "12a", "-3", "0", "9" * 13])
+def test_id_filter_rejects_non_ids(client, world, value):
+    response = page(client, world.users["trust_leader"], "pupils:search", academy=value)
+    assert response.status_code == 400
+    assert "must be the number of a record" in text(response)
+
+
+def test_staff_search_rejects_long_query(client, world):
+    response = page(client, world.users["trust_hr"], "staff:directory", q="x" * 101)
+    assert response.status_code == 400
+    assert "at most 100 characters" in text(response)

@@ -8,6 +8,8 @@ runs a fixed number of queries however many pupils there are.
 
 import datetime
 import functools
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ from . import clock
 from .access import scope_for
 from .charts import Chart, bar_chart
 from .models import AuditEvent
+
+ID_PATTERN = re.compile(r"[0-9]{1,12}")
 
 
 class InvalidParameter(Exception):
@@ -75,9 +79,35 @@ def id_parameter(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12 or int(raw) == 0:
-        raise InvalidParameter(name, raw, "it must be the number of a record, such as 12")
+    # str.isdigit() also accepts digits such as "²" that int() rejects.
+    if not ID_PATTERN.fullmatch(raw) or int(raw) == 0:
+        shown = text_parameter_preview(raw)
+        raise InvalidParameter(name, shown, "it must be the number of a record, such as 12")
     return int(raw)
+
+
+def text_parameter_preview(raw: str) -> str:
+    """Return `raw` shortened and with control characters shown as "?", for messages."""
+    cleaned = "".join("?" if unicodedata.category(c) == "Cc" else c for c in raw)
+    return cleaned if len(cleaned) <= 40 else cleaned[:40] + "…"
+
+
+def text_parameter(request: HttpRequest, name: str, *, max_length: int = 100) -> str:
+    """Read the optional free-text query parameter `name`, stripped.
+
+    Control characters are rejected because PostgreSQL text cannot hold a
+    NUL and no name or UPN contains one.
+    """
+    raw = request.GET.get(name, "").strip()
+    if len(raw) > max_length:
+        raise InvalidParameter(
+            name, text_parameter_preview(raw), f"it must be at most {max_length} characters"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in raw):
+        raise InvalidParameter(
+            name, text_parameter_preview(raw), "it must not contain control characters"
+        )
+    return raw
 
 
 # The pupil figures of one academy on one day, from current enrolments.
