@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from pupils.models import Enrolment, active_on
 from trust import clock
 from trust.audit import acting_as, record_bulk, snapshot
 from trust.models import AuditEvent
@@ -372,7 +373,7 @@ def rollover(*, to_start_year: int, actor: Any) -> RolloverResult:
             # Locking the trust row makes a second rollover started at the
             # same time wait and then find nothing left to do.
             Trust.objects.select_for_update().get(pk=trust.pk)
-            _rollover_trust(trust, to_start_year, actor, result)
+            _rollover_trust(trust, to_start_year, result)
     logger.info(
         "rollover done to_start_year=%s actor=%s moved_up=%s kept_back=%s leavers=%s",
         to_start_year,
@@ -384,9 +385,7 @@ def rollover(*, to_start_year: int, actor: Any) -> RolloverResult:
     return result
 
 
-def _rollover_trust(trust: Trust, to_start_year: int, actor: Any, result: RolloverResult) -> None:
-    from pupils.models import Enrolment, active_on
-
+def _rollover_trust(trust: Trust, to_start_year: int, result: RolloverResult) -> None:
     last_day = datetime.date(to_start_year, 8, 31)
     first_day = datetime.date(to_start_year, 9, 1)
     old_year = AcademicYear.objects.get(trust=trust, start_year=to_start_year - 1)
@@ -421,12 +420,12 @@ def _rollover_trust(trust: Trust, to_start_year: int, actor: Any, result: Rollov
         )
     )
 
-    changed: list[Any] = []
+    changed: list[Enrolment] = []
     before: dict[int, dict[str, Any]] = {}
-    created: list[Any] = []
+    created: list[Enrolment] = []
     # When a pupil has two enrolments on roll on 31 August, the later one
     # decides where they go next.
-    latest: dict[int, Any] = {}
+    latest: dict[int, Enrolment] = {}
     for enrolment in enrolments:
         latest[enrolment.pupil_id] = enrolment
 
@@ -442,23 +441,12 @@ def _rollover_trust(trust: Trust, to_start_year: int, actor: Any, result: Rollov
             or enrolment.end_date == last_day
         )
 
-        carried_end: datetime.date | None = None
-        carried_reason = ""
-        if leaves:
-            new_end = enrolment.end_date or last_day
-            new_reason = enrolment.leaving_reason or (
-                f"Completed {year_group_name(nc_year)}"
-                if enrolment.end_date is None
-                else "Left at the end of the academic year"
-            )
-        else:
-            # A leaving date already set for next year moves to the new enrolment.
-            new_end = last_day
-            new_reason = enrolment.leaving_reason
-            if enrolment.end_date and enrolment.end_date > last_day:
-                carried_end = enrolment.end_date
-                carried_reason = enrolment.leaving_reason
-
+        new_end, new_reason = _end_values(enrolment, leaves, last_day)
+        # A leaving date already set for next year moves to the new enrolment.
+        carried_end = (
+            enrolment.end_date if not leaves and _ends_after(enrolment, last_day) else None
+        )
+        carried_reason = enrolment.leaving_reason if carried_end else ""
         if enrolment.end_date != new_end or enrolment.leaving_reason != new_reason:
             before[enrolment.pk] = snapshot(enrolment)
             enrolment.end_date = new_end
@@ -476,23 +464,7 @@ def _rollover_trust(trust: Trust, to_start_year: int, actor: Any, result: Rollov
 
         next_nc = nc_year if enrolment.kept_back else nc_year + 1
         year_group = _year_group(academy, next_nc, year_groups)
-        tutor_group = None
-        if enrolment.tutor_group:
-            old_name = enrolment.tutor_group.name
-            target_name = (
-                old_name
-                if enrolment.kept_back
-                else next_tutor_group_name(old_name, nc_year, next_nc)
-            )
-            tutor_group = new_groups.get((academy.pk, target_name))
-            if tutor_group is None and enrolment.kept_back:
-                tutor_group = _clone_tutor_group(
-                    enrolment.tutor_group, new_year, year_group, old_name
-                )
-                new_groups[(academy.pk, old_name)] = tutor_group
-                result.tutor_groups_created += 1
-            if tutor_group is not None and tutor_group.year_group_id != year_group.pk:
-                tutor_group = None
+        tutor_group = _next_tutor_group(enrolment, year_group, new_year, new_groups, result)
         created.append(
             Enrolment(
                 pupil_id=enrolment.pupil_id,
@@ -516,11 +488,67 @@ def _rollover_trust(trust: Trust, to_start_year: int, actor: Any, result: Rollov
     record_bulk(created, AuditEvent.Action.CREATE)
 
 
-def _save_enrolment_ends(enrolments: list[Any]) -> None:
-    """Write new end dates and leaving reasons with one UPDATE per distinct
-    pair of values, which is far faster than bulk_update's CASE per row."""
-    from pupils.models import Enrolment
+def _ends_after(enrolment: Enrolment, day: datetime.date) -> bool:
+    return enrolment.end_date is not None and enrolment.end_date > day
 
+
+def _end_values(
+    enrolment: Enrolment, leaves: bool, last_day: datetime.date
+) -> tuple[datetime.date, str]:
+    """Return the end date and leaving reason the old enrolment gets.
+
+    A leaver keeps a leaving date already set. Everyone else ends on
+    31 August with the reason unchanged.
+    """
+    if not leaves:
+        return last_day, enrolment.leaving_reason
+    if enrolment.leaving_reason:
+        reason = enrolment.leaving_reason
+    elif enrolment.end_date is None:
+        reason = f"Completed {year_group_name(enrolment.year_group.nc_year)}"
+    else:
+        reason = "Left at the end of the academic year"
+    return enrolment.end_date or last_day, reason
+
+
+def _next_tutor_group(
+    enrolment: Enrolment,
+    year_group: YearGroup,
+    new_year: AcademicYear,
+    new_groups: dict[tuple[int, str], TutorGroup],
+    result: "RolloverResult",
+) -> TutorGroup | None:
+    """Return the new-year tutor group for a pupil staying on roll.
+
+    A pupil moving up goes to the group that follows theirs. A kept-back
+    pupil goes to the new group of the same name, created from their old
+    one (same tutor) when no group moved up into that name.
+    """
+    old_group = enrolment.tutor_group
+    if old_group is None:
+        return None
+    old_nc_year = enrolment.year_group.nc_year
+    if enrolment.kept_back:
+        name = old_group.name
+    else:
+        name = next_tutor_group_name(old_group.name, old_nc_year, year_group.nc_year)
+    key = (enrolment.academy_id, name)
+    group = new_groups.get(key)
+    if group is None and enrolment.kept_back:
+        group = _clone_tutor_group(old_group, new_year, year_group, name)
+        new_groups[key] = group
+        result.tutor_groups_created += 1
+    # A group of that name in another year group (a name kept unchanged,
+    # such as "Oak") is not the pupil's group.
+    if group is not None and group.year_group_id != year_group.pk:
+        return None
+    return group
+
+
+def _save_enrolment_ends(enrolments: list[Enrolment]) -> None:
+    """Write new end dates and leaving reasons with one UPDATE per distinct
+    pair of values, not bulk_update's CASE expression per row, because
+    nearly every row gets the same pair (31 August, reason unchanged)."""
     by_values: dict[tuple[datetime.date | None, str], list[int]] = {}
     for enrolment in enrolments:
         key = (enrolment.end_date, enrolment.leaving_reason)

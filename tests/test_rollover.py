@@ -372,3 +372,30 @@ def test_rollover_command_errors(school, arguments, fragment):
 )
 def test_next_tutor_group_name(name, nc_year, next_nc_year, expected):
     assert services.next_tutor_group_name(name, nc_year, next_nc_year) == expected
+
+
+@pytest.mark.django_db
+def test_rollover_kept_back_joins_moved_up_group(school):
+    year_8 = tutor_group(school["secondary"], school["year"], 8, "8C")
+    kept = school["enrolments"]["kept_back"]
+
+    services.rollover(to_start_year=2027, actor=None)
+
+    new = _new_enrolment(kept)
+    assert new.tutor_group.name == "9C"
+    assert new.tutor_group.tutor_id == year_8.tutor_id
+    assert TutorGroup.objects.filter(academic_year__start_year=2027, name="9C").count() == 1
+
+
+@pytest.mark.django_db
+def test_rollover_group_without_year_prefix(school):
+    oak = tutor_group(school["primary"], school["year"], 3, "Oak")
+    old = enrol(oak)
+
+    services.rollover(to_start_year=2027, actor=None)
+
+    new = _new_enrolment(old)
+    assert new.year_group.nc_year == 4
+    assert new.tutor_group.name == "Oak"
+    assert new.tutor_group.year_group.nc_year == 4
+    assert new.tutor_group.tutor_id == oak.tutor_id

@@ -204,6 +204,20 @@ def test_seed_inspections_by_framework(seeded):
 
 
 @pytest.mark.django_db
+def test_seed_special_measures_history(seeded):
+    special = OfstedInspection.objects.filter(special_measures=True).first()
+
+    assert special is not None
+    later = OfstedInspection.objects.filter(
+        academy=special.academy, inspected_on__gt=special.inspected_on
+    )
+    assert special.overall_grade == 4
+    assert special.inspected_on < special.academy.joined_trust_on
+    assert special.academy.phase != Phase.ALL_THROUGH
+    assert later.exists()
+
+
+@pytest.mark.django_db
 def test_seed_staff_hierarchy(seeded):
     staff = {s.pk: s for s in StaffMember.objects.all()}
     top = [s for s in staff.values() if s.line_manager_id is None]

@@ -195,10 +195,10 @@ def _academy_staff(
             )
 
     # One tutor per tutor group and at least one teacher without a group,
-    # with more teachers where needed for about one to every 18 pupils.
+    # with more teachers where needed for about one to every 17 pupils.
     tutor_groups: list[TutorGroup] = [g for nc in plan.nc_years for g in plan.tutor_groups[nc]]
     pupils = sum(plan.cohort_sizes.values())
-    teacher_count = max(len(tutor_groups) + 1, pupils // 18)
+    teacher_count = max(len(tutor_groups) + 1, pupils // 17)
     department_names = list(departments)
     teachers: list[PlannedStaff] = []
     for index in range(teacher_count):
@@ -235,7 +235,7 @@ def _academy_staff(
         "Cleaner",
         "Midday supervisor",
     )
-    for index in range(max(2, pupils // 60)):
+    for index in range(max(2, pupils // 50)):
         add(support_titles[index % len(support_titles)], PostType.SUPPORT, business)
 
     if is_flagship:

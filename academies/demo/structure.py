@@ -11,6 +11,7 @@ from academies.models import (
     AcademicYear,
     Academy,
     Closure,
+    OfstedGrade,
     OfstedInspection,
     Phase,
     Term,
@@ -220,33 +221,57 @@ def _years_later(day: datetime.date, years: int, month: int, dom: int) -> dateti
 def create_inspections(ctx: DemoContext) -> None:
     """Create each academy's Ofsted history.
 
-    About a third of the academies that joined later came from special
-    measures: Inadequate before joining, Requires improvement about two
-    years on, then Good. Inspections from 10 November 2025 are report cards.
+    About a third of the academies that joined later, and always the third
+    academy, came from special measures: Inadequate before joining,
+    Requires improvement about two years on, then Good. Inspections from
+    10 November 2025 are report cards.
     """
     rng = ctx.rng
     inspections: list[OfstedInspection | None] = []
-    for plan in ctx.plans:
+    for index, plan in enumerate(ctx.plans):
         academy = plan.academy
         joined = academy.joined_trust_on
         if plan.kind == "all_through":
-            inspections.append(_inspection(ctx, academy, _years_later(joined, 1, 3, 12), 1))
-            inspections.append(_inspection(ctx, academy, _years_later(joined, 6, 5, 20), 2))
-            inspections.append(_inspection(ctx, academy, datetime.date(2026, 3, 4), 2))
-            continue
-        if rng.random() < 0.35:
             inspections.append(
-                _inspection(ctx, academy, _years_later(joined, -1, 6, 9), 4, special=True)
+                _inspection(ctx, academy, _years_later(joined, 1, 3, 12), OfstedGrade.OUTSTANDING)
             )
-            inspections.append(_inspection(ctx, academy, _years_later(joined, 2, 2, 3), 3))
-            inspections.append(_inspection(ctx, academy, _years_later(joined, 4, 11, 18), 2))
+            inspections.append(
+                _inspection(ctx, academy, _years_later(joined, 6, 5, 20), OfstedGrade.GOOD)
+            )
+            inspections.append(
+                _inspection(ctx, academy, datetime.date(2026, 3, 4), OfstedGrade.GOOD)
+            )
+            continue
+        if rng.random() < 0.3 or index == 2:
+            inspections.append(
+                _inspection(
+                    ctx,
+                    academy,
+                    _years_later(joined, -1, 6, 9),
+                    OfstedGrade.INADEQUATE,
+                    special=True,
+                )
+            )
+            inspections.append(
+                _inspection(
+                    ctx, academy, _years_later(joined, 2, 2, 3), OfstedGrade.REQUIRES_IMPROVEMENT
+                )
+            )
+            inspections.append(
+                _inspection(ctx, academy, _years_later(joined, 4, 11, 18), OfstedGrade.GOOD)
+            )
             continue
         inspections.append(
-            _inspection(ctx, academy, _years_later(joined, -2, rng.randint(1, 6), 14), 2)
+            _inspection(
+                ctx, academy, _years_later(joined, -2, rng.randint(1, 6), 14), OfstedGrade.GOOD
+            )
         )
         inspections.append(
             _inspection(
-                ctx, academy, _years_later(joined, 3, rng.randint(1, 11), 21), rng.choice((2, 2, 3))
+                ctx,
+                academy,
+                _years_later(joined, 3, rng.randint(1, 11), 21),
+                rng.choice((OfstedGrade.GOOD, OfstedGrade.GOOD, OfstedGrade.REQUIRES_IMPROVEMENT)),
             )
         )
     OfstedInspection.objects.bulk_create(
