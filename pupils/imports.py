@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.text import capfirst
 
 from academies.models import AcademicYear, Academy, TutorGroup, YearGroup, parse_nc_year
 from academies.models import year_group_name as nc_year_name
@@ -180,6 +181,19 @@ class PlannedRow:
     review: PupilReview | None = None
 
     @property
+    def change_list(self) -> list[tuple[str, str, str]]:
+        """Return each changed field as (label, value before, value after) for display."""
+        shown = []
+        for name, (before, after) in self.changes.items():
+            model_field: Any = Pupil._meta.get_field(name)
+            shown.append((capfirst(str(model_field.verbose_name)), _shown(before), _shown(after)))
+        return shown
+
+    @property
+    def year_name(self) -> str:
+        return nc_year_name(self.nc_year) if self.nc_year is not None else ""
+
+    @property
     def writes(self) -> bool:
         return bool(
             self.kind in (RowKind.NEW, RowKind.REVIEW)
@@ -189,6 +203,14 @@ class PlannedRow:
             or self.fsm_open
             or self.fsm_close
         )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime.date):
+        return f"{value:%d/%m/%Y}"
+    return str(value) if value not in (None, "") else "blank"
 
 
 @dataclass

@@ -729,6 +729,9 @@ def test_reimport_updates_changed_fields_only(academy, admin_user):
     assert result.updated == 1
     pupil = Pupil.objects.get()
     assert pupil.legal_surname == "Smith-Jones"
+    assert plan_for(
+        academy, csv_bytes([PUPIL_HEADER, pupil_row(1, surname="Smith-Jones", sen="K")])
+    ).updated_rows[0].change_list == [("SEN status", "N", "K")]
     event = AuditEvent.objects.get(model="pupils.Pupil")
     assert event.action == "update"
     assert event.changes == {"legal_surname": ["Smith", "Smith-Jones"]}
