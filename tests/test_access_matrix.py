@@ -93,6 +93,25 @@ def test_tutor_groups_by_role(client, world, persona):
 
 
 @pytest.mark.parametrize("persona", sorted(MATRIX))
+def test_group_links_match_access(client, world, persona):
+    academies, year_groups, tutor_groups, _ = MATRIX[persona]
+    client.force_login(world.users[persona])
+    for academy_key in academies:
+        url = reverse("academies:detail", args=[world.academies[academy_key].pk])
+        body = client.get(url).content.decode()
+        for key, group in world.year_groups.items():
+            if group.academy_id != world.academies[academy_key].pk:
+                continue
+            linked = reverse("academies:year-group", args=[group.pk]) in body
+            assert linked == (key in year_groups), f"{persona} link to {key}"
+        for key, group in world.tutor_groups.items():
+            if group.academy_id != world.academies[academy_key].pk:
+                continue
+            linked = reverse("academies:tutor-group", args=[group.pk]) in body
+            assert linked == (key in tutor_groups), f"{persona} link to {key}"
+
+
+@pytest.mark.parametrize("persona", sorted(MATRIX))
 def test_pupils_listed_by_role(client, world, persona):
     client.force_login(world.users[persona])
     assert listed_pupils(client, world) == MATRIX[persona][3]
