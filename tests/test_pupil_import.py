@@ -1048,3 +1048,26 @@ def test_failure_mid_apply_writes_nothing(academy, admin_user, monkeypatch):
     assert Enrolment.objects.count() == 0
     assert TutorGroup.objects.count() == 0
     assert not AuditEvent.objects.filter(model__startswith="pupils.").exists()
+
+
+def test_review_page_same_pupil_merges(client, academy, admin_user):
+    elm = secondary(trust=academy.trust, name="Elm Academy")
+    pupil = EnrolmentFactory(
+        pupil=PupilFactory(upn=upn_for(1), date_of_birth=datetime.date(2012, 5, 5)),
+        tutor_group=tutor_group(elm, "9E", 9),
+        start_date=datetime.date(2026, 9, 1),
+    ).pupil
+    apply(academy, csv_bytes([PUPIL_HEADER, pupil_row(1, surname="Okafor")]), admin_user)
+    review = PupilReview.objects.get()
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("pupils:review-resolve", args=[review.pk]), {"decision": "same"}, follow=True
+    )
+
+    assert "the imported row was applied" in response.content.decode()
+    pupil.refresh_from_db()
+    assert pupil.legal_surname == "Okafor"
+    assert pupil.enrolments.get(end_date__isnull=True).academy == academy
+    again = client.post(reverse("pupils:review-resolve", args=[review.pk]), {"decision": "same"})
+    assert again.status_code == 404
