@@ -345,8 +345,8 @@ def test_rollover_command_prints_summary(school):
 @pytest.mark.parametrize(
     ("arguments", "fragment"),
     [
-        (["--to", "next"], "--to 'next' is not a year"),
-        (["--to", "2027", "--user", "nobody"], "--user 'nobody'"),
+        (["--to", "next"], "--to 'next' is invalid"),
+        (["--to", "2027", "--user", "nobody"], "--user 'nobody' was not found"),
         (["--to", "2031"], "2031/32"),
     ],
 )

@@ -377,12 +377,23 @@ def test_seed_existing_trust_rejected(seeded):
 
 
 @pytest.mark.django_db
+def test_seed_existing_login_rejected():
+    get_user_model().objects.create_user(username="trust.leader", password="x")
+
+    with pytest.raises(CommandError) as error:
+        seed(*SMALL)
+
+    assert "User 'trust.leader' already exists" in str(error.value)
+    assert not Trust.objects.exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("arguments", "fragment"),
     [
         (["--academies", "0"], "--academies 0 is out of range"),
-        (["--pupils-per-academy", "many"], "--pupils-per-academy 'many' is not a whole number"),
-        (["--today", "04/12/2026"], "--today '04/12/2026' is not a date"),
+        (["--pupils-per-academy", "many"], "--pupils-per-academy 'many' is invalid"),
+        (["--today", "04/12/2026"], "--today '04/12/2026' is invalid"),
     ],
 )
 def test_seed_bad_arguments(arguments, fragment):

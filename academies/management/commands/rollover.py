@@ -33,14 +33,16 @@ class Command(BaseCommand):
             to_start_year = int(text)
         except ValueError:
             raise CommandError(
-                f"--to {text!r} is not a year; use four digits, e.g. 2027."
+                f"--to {text!r} is invalid; use a four-digit year, for example 2027."
             ) from None
 
         actor = None
         if options["user"]:
             actor = get_user_model().objects.filter(username=options["user"]).first()
             if actor is None:
-                raise CommandError(f"--user {options['user']!r} is not a known username.")
+                raise CommandError(
+                    f"--user {options['user']!r} was not found; give an existing username."
+                )
 
         try:
             result = rollover(to_start_year=to_start_year, actor=actor)

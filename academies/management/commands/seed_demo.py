@@ -21,7 +21,9 @@ def _positive(name: str, maximum: int) -> Any:
         try:
             value = int(text)
         except ValueError:
-            raise CommandError(f"{name} {text!r} is not a whole number.") from None
+            raise CommandError(
+                f"{name} {text!r} is invalid; use a whole number from 1 to {maximum}."
+            ) from None
         if not 1 <= value <= maximum:
             raise CommandError(f"{name} {value} is out of range; use 1 to {maximum}.")
         return value
@@ -33,7 +35,9 @@ def _date(text: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--today {text!r} is not a date; use YYYY-MM-DD.") from None
+        raise CommandError(
+            f"--today {text!r} is invalid; use a date as YYYY-MM-DD, for example 2026-12-04."
+        ) from None
 
 
 class Command(BaseCommand):
@@ -74,13 +78,14 @@ class Command(BaseCommand):
                 self.stdout.write("A trust already exists, so no demo data was loaded.")
                 return
             raise CommandError(
-                "A trust already exists; the demo needs an empty database. Use --if-empty to "
-                "skip loading, or `manage.py flush` to empty the database first."
+                "A trust already exists, so the demo cannot load. Use --if-empty to skip "
+                "loading, or `manage.py flush` to empty the database first."
             )
         username_taken = get_user_model().objects.filter(username="trust.leader").exists()
         if username_taken:
             raise CommandError(
-                "User 'trust.leader' already exists; the demo logins need an empty database."
+                "User 'trust.leader' already exists, so the demo logins cannot be created. "
+                "Run `manage.py flush` to empty the database first."
             )
 
         result = build_demo_trust(
@@ -91,9 +96,10 @@ class Command(BaseCommand):
                 today=options["today"] or clock.today(),
             )
         )
+        academies = "academy" if result.academies == 1 else "academies"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Loaded {result.academies} academies, {result.pupils} pupils "
+                f"Loaded {result.academies} {academies}, {result.pupils} pupils "
                 f"({result.enrolments} enrolments) and {result.staff} staff "
                 f"in {result.seconds:.1f} s."
             )
