@@ -110,3 +110,11 @@ def test_include_empty_chart_shows_note():
     html = render_to_string("includes/chart.html", {"chart": chart})
     assert "Pupils by academy: No data yet." in html
     assert "<svg" not in html
+
+
+def test_value_label_colours():
+    line = line_chart(title="Trend", labels=["A", "B"], series={"X": [1, 2]})
+    bar = bar_chart(title="Bars", labels=["A", "B"], series={"X": [1, 2]})
+    # Line values sit on the white plot; bar values sit inside the dark bars.
+    assert ".text-overlay .color-0 text{fill:#1d4f91}" in line.svg
+    assert ".text-overlay .color-0 text{fill:#ffffff}" in bar.svg
