@@ -390,8 +390,7 @@ class _RowReader:
         dob = self._date_of_birth()
         if dob is not None:
             values["date_of_birth"] = dob
-        # NOTE: a new pupil with no Sex cell is stored with sex "" because
-        # Pupil.sex has no "not known" choice yet.
+        # A new pupil with no Sex cell gets the model default, "Not known".
         self._choice(values, "sex", "sex", SEX_CHOICES, SEX_ALLOWED)
         self._choice(values, "sen", "sen_status", SEN_CHOICES, SEN_ALLOWED)
         for name in FLAG_FIELDS:

@@ -32,6 +32,9 @@ def search_key(text: str) -> str:
 class Sex(models.TextChoices):
     FEMALE = "F", "Female"
     MALE = "M", "Male"
+    # For a pupil imported from a file without a sex column, until the
+    # school records it.
+    NOT_KNOWN = "U", "Not known"
 
 
 class SenStatus(models.TextChoices):
@@ -75,7 +78,7 @@ class Pupil(models.Model):
     preferred_forename = models.CharField(max_length=100, blank=True)
     preferred_surname = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField()
-    sex = models.CharField(max_length=1, choices=Sex.choices)
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.NOT_KNOWN)
     sen_status = models.CharField(
         "SEN status", max_length=1, choices=SenStatus.choices, default=SenStatus.NONE
     )

@@ -343,6 +343,8 @@ def test_bom_header_two_rows(academy, admin_user):
     # No year column: the age rule gives the year (age on 31 August minus 4).
     years = dict(Enrolment.objects.values_list("pupil__upn", "year_group__nc_year"))
     assert years == {upn_for(1): 9, upn_for(2): 8}
+    # No sex column: the pupil is stored as "not known" until the school records it.
+    assert set(Pupil.objects.values_list("sex", flat=True)) == {"U"}
 
 
 def test_semicolons_never_import_header(academy, admin_user):
