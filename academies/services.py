@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from pupils.models import Enrolment, active_on
+from staff.models import Role, RoleAssignment
 from trust import clock
 from trust.audit import acting_as, record_bulk, snapshot
 from trust.models import AuditEvent
@@ -521,8 +522,10 @@ def _next_tutor_group(
     """Return the new-year tutor group for a pupil staying on roll.
 
     A pupil moving up goes to the group that follows theirs. A kept-back
-    pupil goes to the new group of the same name, created from their old
-    one (same tutor) when no group moved up into that name.
+    pupil goes to the new group of the same name in their year group, else
+    to the first of that year group's new groups. When the year group has
+    none, a group of the old name is created with no tutor, because the
+    old tutor has moved up with the rest of the group.
     """
     old_group = enrolment.tutor_group
     if old_group is None:
@@ -534,14 +537,30 @@ def _next_tutor_group(
         name = next_tutor_group_name(old_group.name, old_nc_year, year_group.nc_year)
     key = (enrolment.academy_id, name)
     group = new_groups.get(key)
-    if group is None and enrolment.kept_back:
-        group = _clone_tutor_group(old_group, new_year, year_group, name)
-        new_groups[key] = group
-        result.tutor_groups_created += 1
     # A group of that name in another year group (a name kept unchanged,
     # such as "Oak") is not the pupil's group.
     if group is not None and group.year_group_id != year_group.pk:
+        group = None
+    if group is not None or not enrolment.kept_back:
+        return group
+
+    same_year = sorted(
+        (g for g in new_groups.values() if g.year_group_id == year_group.pk),
+        key=lambda g: g.name,
+    )
+    if same_year:
+        return same_year[0]
+    if key in new_groups:
         return None
+    group = TutorGroup.objects.create(
+        academy_id=enrolment.academy_id,
+        academic_year=new_year,
+        year_group=year_group,
+        name=name,
+        room=old_group.room,
+    )
+    new_groups[key] = group
+    result.tutor_groups_created += 1
     return group
 
 
@@ -572,19 +591,6 @@ def _year_group(
     return group
 
 
-def _clone_tutor_group(
-    source: TutorGroup, new_year: AcademicYear, year_group: YearGroup, name: str
-) -> TutorGroup:
-    return TutorGroup.objects.create(
-        academy_id=source.academy_id,
-        academic_year=new_year,
-        year_group=year_group,
-        name=name,
-        tutor_id=source.tutor_id,
-        room=source.room,
-    )
-
-
 def _roll_tutor_groups(
     old_year: AcademicYear,
     new_year: AcademicYear,
@@ -595,8 +601,9 @@ def _roll_tutor_groups(
     """Create next year's tutor groups from last year's and return every
     tutor group of the new year by (academy id, name).
 
-    Groups move up with their tutor. The intake year keeps its group names
-    with no tutor, ready for the new pupils.
+    Groups move up with their tutor, and tutor role assignments move with
+    them. The intake year keeps its group names with no tutor, ready for
+    the new pupils.
     """
     existing = {
         (g.academy_id, g.name): g
@@ -608,16 +615,17 @@ def _roll_tutor_groups(
         .order_by("academy_id", "year_group__nc_year", "name")
     )
     to_create: list[TutorGroup] = []
+    moved: list[tuple[int, TutorGroup]] = []
     for group in old_groups:
         academy = academies[group.academy_id]
         nc_year = group.year_group.nc_year
         plans = []
         if nc_year < final_nc_year(academy):
             next_name = next_tutor_group_name(group.name, nc_year, nc_year + 1)
-            plans.append((next_name, nc_year + 1, group.tutor_id))
+            plans.append((next_name, nc_year + 1, group.tutor_id, True))
         if nc_year == entry_nc_year(academy):
-            plans.append((group.name, nc_year, None))
-        for name, target_nc, tutor_id in plans:
+            plans.append((group.name, nc_year, None, False))
+        for name, target_nc, tutor_id, moves_up in plans:
             key = (academy.pk, name)
             if key in existing:
                 continue
@@ -631,6 +639,45 @@ def _roll_tutor_groups(
             )
             existing[key] = new_group
             to_create.append(new_group)
+            if moves_up:
+                moved.append((group.pk, new_group))
     TutorGroup.objects.bulk_create(to_create, batch_size=BULK_BATCH_SIZE)
     result.tutor_groups_created += len(to_create)
+    _move_tutor_roles(moved, old_year, new_year)
     return existing
+
+
+def _move_tutor_roles(
+    moved: list[tuple[int, TutorGroup]], old_year: AcademicYear, new_year: AcademicYear
+) -> None:
+    """End each tutor role on a group that moved up on 31 August and give
+    the same staff member that role on the new group from 1 September."""
+    new_by_old = dict(moved)
+    roles = list(
+        RoleAssignment.objects.filter(role=Role.TUTOR, tutor_group_id__in=list(new_by_old))
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gt=old_year.end_date))
+        .order_by("pk")
+    )
+    before = {role.pk: snapshot(role) for role in roles}
+    created = [
+        RoleAssignment(
+            staff_id=role.staff_id,
+            role=role.role,
+            scope=role.scope,
+            academy_id=role.academy_id,
+            tutor_group=new_by_old[role.tutor_group_id],
+            acting=role.acting,
+            starts_on=new_year.start_date,
+            ends_on=role.ends_on,
+        )
+        for role in roles
+        if role.tutor_group_id is not None
+    ]
+    for role in roles:
+        role.ends_on = old_year.end_date
+    RoleAssignment.objects.filter(pk__in=[role.pk for role in roles]).update(
+        ends_on=old_year.end_date
+    )
+    RoleAssignment.objects.bulk_create(created, batch_size=BULK_BATCH_SIZE)
+    record_bulk(roles, AuditEvent.Action.UPDATE, before=before)
+    record_bulk(created, AuditEvent.Action.CREATE)

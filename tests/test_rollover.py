@@ -3,14 +3,17 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from academies import services
 from academies.models import AcademicYear, Phase, Term, TutorGroup
 from pupils.models import Enrolment
-from tests.factories import UserFactory
+from staff.models import Role, RoleAssignment
+from tests.factories import UserFactory, grant
 from tests.factories_seed import academy_with_years, enrol, trust_with_year, tutor_group
+from trust.access import scope_for
 from trust.models import AuditEvent
 
 D = datetime.date
@@ -151,6 +154,7 @@ def test_rollover_kept_back_stays(school):
     assert new.year_group.nc_year == 9
     assert new.tutor_group.name == "9C"
     assert new.tutor_group.academic_year.start_year == 2027
+    assert new.tutor_group.tutor is None
     assert not new.kept_back
 
 
@@ -399,3 +403,65 @@ def test_rollover_group_without_year_prefix(school):
     assert new.tutor_group.name == "Oak"
     assert new.tutor_group.year_group.nc_year == 4
     assert new.tutor_group.tutor_id == oak.tutor_id
+
+
+@pytest.mark.django_db
+def test_rollover_moves_tutor_role(school):
+    old_group = school["groups"]["9C"]
+    tutor = old_group.tutor
+    old_role = grant(tutor, Role.TUTOR, old_group)
+
+    services.rollover(to_start_year=2027, actor=school["actor"])
+
+    old_role.refresh_from_db()
+    new_role = RoleAssignment.objects.exclude(pk=old_role.pk).get(staff=tutor)
+    assert old_role.ends_on == LAST_DAY
+    assert new_role.role == Role.TUTOR
+    assert new_role.tutor_group.name == "10C"
+    assert new_role.tutor_group.academic_year.start_year == 2027
+    assert new_role.starts_on == FIRST_DAY
+    assert new_role.ends_on is None
+    assert new_role.academy == school["secondary"]
+    audit = AuditEvent.objects.filter(
+        model="staff.RoleAssignment", staff_ref=tutor.pk, reason="Rollover to 2027/28"
+    )
+    assert audit.filter(action=AuditEvent.Action.CREATE).count() == 1
+    assert audit.filter(action=AuditEvent.Action.UPDATE).count() == 1
+
+
+@pytest.mark.django_db
+def test_rollover_tutor_scope_follows_group(school):
+    old_group = school["groups"]["9C"]
+    grant(old_group.tutor, Role.TUTOR, old_group)
+    services.rollover(to_start_year=2027, actor=None)
+    new_group = TutorGroup.objects.get(academic_year__start_year=2027, name="10C")
+    user = old_group.tutor.user
+
+    with time_machine.travel(datetime.datetime(2027, 9, 2, 9, tzinfo=datetime.UTC)):
+        scope = scope_for(get_user_model().objects.get(pk=user.pk))
+
+    assert scope.tutor_group_ids == {new_group.pk}
+
+
+@pytest.mark.django_db
+def test_rollover_twice_moves_role_once(school):
+    old_group = school["groups"]["9C"]
+    grant(old_group.tutor, Role.TUTOR, old_group)
+
+    services.rollover(to_start_year=2027, actor=None)
+    services.rollover(to_start_year=2027, actor=None)
+
+    assert RoleAssignment.objects.filter(staff=old_group.tutor).count() == 2
+
+
+@pytest.mark.django_db
+def test_rollover_kept_back_joins_other_group(school):
+    year_8 = tutor_group(school["secondary"], school["year"], 8, "8D")
+    kept = school["enrolments"]["kept_back"]
+
+    services.rollover(to_start_year=2027, actor=None)
+
+    new = _new_enrolment(kept)
+    assert new.tutor_group.name == "9D"
+    assert new.tutor_group.tutor_id == year_8.tutor_id
+    assert not TutorGroup.objects.filter(academic_year__start_year=2027, name="9C").exists()
