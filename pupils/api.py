@@ -13,15 +13,11 @@ from typing import Any
 import django_filters
 from django.db.models import (
     Exists,
-    F,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
-    Value,
     prefetch_related_objects,
 )
-from django.db.models.functions import Replace
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -30,12 +26,14 @@ from rest_framework.response import Response
 from trust import audit, clock
 from trust.api import IdFilter, ScopedReadOnlyViewSet, choice_filter
 
-from .models import SENSITIVE_FIELDS, Enrolment, Pupil, SenNeed, SenStatus, active_on, search_key
-from .selectors import can_see_sensitive, is_disadvantaged, pupil_premium_categories, visible_pupils
-
-# Pupil premium categories that disclose looked-after status, itself a
-# sensitive field, so they are listed only beside the sensitive fields.
-LOOKED_AFTER_CATEGORIES = {"Looked after", "Previously looked after"}
+from .models import SENSITIVE_FIELDS, Enrolment, Pupil, SenNeed, SenStatus, active_on
+from .selectors import (
+    can_see_sensitive,
+    is_disadvantaged,
+    pupil_premium_categories,
+    search_pupils,
+    visible_pupils,
+)
 
 _UPN = re.compile(r"^[A-Z]\d{11}[0-9A-Z]$")
 
@@ -119,10 +117,9 @@ class PupilSerializer(serializers.ModelSerializer):
         return is_disadvantaged(pupil, self.today)
 
     def get_pupil_premium(self, pupil: Pupil) -> list[str]:
-        categories = pupil_premium_categories(pupil, self.today)
-        if self.shows_sensitive:
-            return categories
-        return [c for c in categories if c not in LOOKED_AFTER_CATEGORIES]
+        return pupil_premium_categories(
+            pupil, self.today, include_looked_after=self.shows_sensitive
+        )
 
     @extend_schema_field(CurrentEnrolmentSerializer(allow_null=True))
     def get_current_enrolment(self, pupil: Pupil) -> dict[str, Any] | None:
@@ -180,18 +177,7 @@ class PupilFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset: QuerySet[Pupil], name: str, value: str) -> QuerySet[Pupil]:
-        text = value.strip()
-        if _UPN.match(text.upper()):
-            return queryset.filter(upn=text.upper())
-        # Apostrophes are dropped on both sides, so "obrien" finds O'Brien.
-        words = search_key(text).replace("'", "").split()
-        if not words:
-            return queryset
-        condition = Q()
-        for word in words:
-            condition &= Q(search_plain__contains=word)
-        plain = Replace(F("search_name"), Value("'"), Value(""))
-        return queryset.annotate(search_plain=plain).filter(condition)
+        return search_pupils(queryset, value) if value.strip() else queryset
 
     def filter_queryset(self, queryset: QuerySet[Pupil]) -> QuerySet[Pupil]:
         queryset = super().filter_queryset(queryset)

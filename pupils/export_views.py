@@ -32,18 +32,16 @@ from trust.exports import EXPORT_FORMATS, ExportFormat, export_response
 from trust.models import AuditEvent
 from trust.pdf import render_pdf
 
-from .models import SENSITIVE_FIELDS, Enrolment, Pupil, SenStatus, active_on, search_key
+from .models import SENSITIVE_FIELDS, Enrolment, Pupil, SenStatus, active_on
 from .selectors import (
     can_see_sensitive,
     current_enrolment,
     fsm_ever6_filter,
     pupil_premium_categories,
+    search_pupils,
     visible_pupils,
 )
 
-# Pupil premium categories that reveal a looked-after status, shown only with
-# the safeguarding permission.
-SENSITIVE_PREMIUM_CATEGORIES = {"Looked after", "Previously looked after"}
 # Fields recorded in the audit trail when the profile prints the sensitive section.
 PROFILE_SENSITIVE_FIELDS = [*SENSITIVE_FIELDS, "sen_needs"]
 MAX_SEARCH_LENGTH = 100
@@ -77,13 +75,6 @@ class ContactLine:
     address_withheld: bool
 
 
-def _premium_categories(pupil: Pupil, *, show_sensitive: bool) -> list[str]:
-    categories = pupil_premium_categories(pupil)
-    if show_sensitive:
-        return categories
-    return [c for c in categories if c not in SENSITIVE_PREMIUM_CATEGORIES]
-
-
 def profile_context(pupil: Pupil, *, show_sensitive: bool, printed_by: str) -> dict[str, Any]:
     """Build the context of the profile PDF, with the sensitive fields only if `show_sensitive`."""
     current = current_enrolment(pupil)
@@ -112,7 +103,7 @@ def profile_context(pupil: Pupil, *, show_sensitive: bool, printed_by: str) -> d
         "tutor": tutor,
         "history": list(history),
         "contacts": contacts,
-        "premium_categories": _premium_categories(pupil, show_sensitive=show_sensitive),
+        "premium_categories": pupil_premium_categories(pupil, include_looked_after=show_sensitive),
         "show_sensitive": show_sensitive,
     }
     if show_sensitive:
@@ -155,21 +146,6 @@ class InvalidFilter(ValueError):
     """Query parameter of the export with a value it does not allow."""
 
 
-def search_condition(query: str) -> Q:
-    """Match pupils whose folded names contain every word of `query`, or whose
-    UPN starts with it."""
-    tokens = search_key(query).split()
-    condition = Q(pk__in=[])
-    if tokens:
-        condition = Q()
-        for token in tokens:
-            condition &= Q(search_name__contains=token)
-    upn = "".join(query.split()).upper()
-    if upn.isalnum():
-        condition |= Q(upn__startswith=upn)
-    return condition
-
-
 def filtered_pupils(user: Any, params: Any, day: datetime.date) -> QuerySet[Pupil]:
     """Return the visible pupils that match the list filters in `params`.
 
@@ -185,7 +161,7 @@ def filtered_pupils(user: Any, params: Any, day: datetime.date) -> QuerySet[Pupi
         )
     pupils = visible_pupils(user, day)
     if query:
-        pupils = pupils.filter(search_condition(query))
+        pupils = search_pupils(pupils, query)
 
     current = Enrolment.objects.filter(active_on(day), pupil_id=OuterRef("pk"))
     sources = {

@@ -3,12 +3,13 @@
 import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Replace
 
 from trust import clock
 from trust.access import scope_for
 
-from .models import Enrolment, FsmPeriod, Pupil, active_on
+from .models import Enrolment, FsmPeriod, Pupil, active_on, search_key
 
 
 def visible_pupils(user: Any, on: datetime.date | None = None) -> QuerySet[Pupil]:
@@ -88,8 +89,19 @@ def is_fsm_now(pupil: Pupil, on: datetime.date | None = None) -> bool:
     )
 
 
-def pupil_premium_categories(pupil: Pupil, on: datetime.date | None = None) -> list[str]:
-    """Return the pupil premium categories that apply to `pupil` on `on`."""
+# Categories that reveal looked-after status, itself a sensitive field, so
+# they are listed only for users with the safeguarding permission.
+LOOKED_AFTER_CATEGORIES = frozenset({"Looked after", "Previously looked after"})
+
+
+def pupil_premium_categories(
+    pupil: Pupil, on: datetime.date | None = None, *, include_looked_after: bool = True
+) -> list[str]:
+    """Return the pupil premium categories that apply to `pupil` on `on`.
+
+    Pass include_looked_after=False for a user without the safeguarding
+    permission.
+    """
     categories = []
     if is_fsm_ever6(pupil, on):
         categories.append("FSM Ever 6")
@@ -99,7 +111,9 @@ def pupil_premium_categories(pupil: Pupil, on: datetime.date | None = None) -> l
         categories.append("Previously looked after")
     if pupil.service_child:
         categories.append("Service child")
-    return categories
+    if include_looked_after:
+        return categories
+    return [c for c in categories if c not in LOOKED_AFTER_CATEGORIES]
 
 
 def is_disadvantaged(pupil: Pupil, on: datetime.date | None = None) -> bool:
@@ -111,3 +125,24 @@ def is_disadvantaged(pupil: Pupil, on: datetime.date | None = None) -> bool:
 
 def disadvantaged_filter(day: datetime.date) -> Q:
     return fsm_ever6_filter(day) | Q(looked_after=True) | Q(previously_looked_after=True)
+
+
+def search_pupils(pupils: QuerySet[Pupil], query: str) -> QuerySet[Pupil]:
+    """Filter `pupils` to those whose names contain every word of `query`, or
+    whose UPN starts with it.
+
+    Names are compared folded (case, accents and hyphens ignored) and without
+    apostrophes, so "obrien", "O’Brien" and "O'Brien" all find O'Brien.
+    Every pupil search (page, export and API) goes through here.
+    """
+    words = search_key(query).replace("'", "").split()
+    condition = Q(pk__in=[])
+    if words:
+        condition = Q()
+        for word in words:
+            condition &= Q(search_plain__contains=word)
+    upn = "".join(query.split()).upper()
+    if upn.isalnum():
+        condition |= Q(upn__startswith=upn)
+    plain = Replace(F("search_name"), Value("'"), Value(""))
+    return pupils.annotate(search_plain=plain).filter(condition)

@@ -24,35 +24,18 @@ from trust.page_views import (
     text_parameter,
 )
 
-from .models import SENSITIVE_FIELDS, Enrolment, Pupil, active_on, search_key
+from .models import SENSITIVE_FIELDS, Enrolment, Pupil, active_on
 from .selectors import (
     can_see_sensitive,
     current_enrolment,
     is_disadvantaged,
     pupil_premium_categories,
+    search_pupils,
     visible_pupils,
 )
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 100
-# Pupil premium categories that reveal a looked-after status, so they are
-# shown only with the safeguarding permission.
-SENSITIVE_PP_CATEGORIES = {"Looked after", "Previously looked after"}
-
-
-def search_condition(query: str) -> Q:
-    """Match pupils whose folded names contain every word of `query`, or
-    whose UPN equals or starts with it."""
-    tokens = search_key(query).split()
-    condition = Q(pk__in=[])
-    if tokens:
-        condition = Q()
-        for token in tokens:
-            condition &= Q(search_name__icontains=token)
-    upn = "".join(query.split()).upper()
-    if upn.isalnum():
-        condition |= Q(upn__startswith=upn)
-    return condition
 
 
 def _export_available() -> bool:
@@ -126,7 +109,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
     pupils = visible_pupils(request.user, day)
     if query:
-        pupils = pupils.filter(search_condition(query))
+        pupils = search_pupils(pupils, query)
     current = Enrolment.objects.filter(active_on(day), pupil_id=OuterRef("pk"))
     if chosen["academy"]:
         pupils = pupils.filter(Exists(current.filter(academy=chosen["academy"])))
@@ -169,11 +152,7 @@ def _profile_context(request: HttpRequest, pupil: Pupil) -> dict[str, Any]:
         "academy", "academic_year", "year_group", "tutor_group"
     ).order_by("-start_date")
     sensitive_allowed = can_see_sensitive(request.user, pupil, day)
-    categories = [
-        c
-        for c in pupil_premium_categories(pupil, day)
-        if sensitive_allowed or c not in SENSITIVE_PP_CATEGORIES
-    ]
+    categories = pupil_premium_categories(pupil, day, include_looked_after=sensitive_allowed)
     return {
         "page_title": pupil.display_name,
         "pupil": pupil,

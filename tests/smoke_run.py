@@ -62,7 +62,7 @@ def main() -> int:
             academies=3,
             pupils_per_academy=40,
             seed=3,
-            today="2026-12-04",
+            today=datetime.date(2026, 12, 4),
             verbosity=0,
         )
         failures = check_pages()

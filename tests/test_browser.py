@@ -48,7 +48,7 @@ def demo_trust():
             academies=2,
             pupils_per_academy=60,
             seed=7,
-            today="2026-12-04",
+            today=datetime.date(2026, 12, 4),
             verbosity=0,
         )
         yield
