@@ -65,15 +65,18 @@ def main() -> int:
             today=datetime.date(2026, 12, 4),
             verbosity=0,
         )
-        failures = check_pages()
+        failures, opened = check_pages()
     for failure in failures:
         sys.stdout.write(failure + "\n")
+    for username, count in opened.items():
+        sys.stdout.write(f"{username}: {count} pages opened\n")
     sys.stdout.write(f"smoke: {len(failures)} failures\n")
     return 1 if failures else 0
 
 
-def check_pages() -> list[str]:
+def check_pages() -> tuple[list[str], dict[str, int]]:
     failures: list[str] = []
+    counts: dict[str, int] = {}
     users = get_user_model().objects
     for username in LOGINS:
         client = Client()
@@ -105,7 +108,8 @@ def check_pages() -> list[str]:
                 continue
             if depth < 2 and "text/html" in page.get("Content-Type", ""):
                 queue += [(link, depth + 1) for link in first_links(page.content.decode())]
-    return failures
+        counts[username] = len(opened)
+    return failures, counts
 
 
 if __name__ == "__main__":

@@ -29,3 +29,10 @@ def test_demo_pages_open_for_every_role(tmp_path):
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "smoke: 0 failures" in result.stdout
+    opened = dict(
+        line.split(": ") for line in result.stdout.splitlines() if line.endswith(" pages opened")
+    )
+    assert len(opened) == 12
+    # Every role reaches at least its landing page and My appraisal.
+    for username, text in opened.items():
+        assert int(text.split()[0]) >= 2, username
