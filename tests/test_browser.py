@@ -79,7 +79,7 @@ def test_head_of_year_finds_pupil(page, demo_trust):
     assert pupil is not None
 
     page.get_by_role("link", name="Pupils").first.click()
-    search = page.get_by_label(re.compile("Search", re.IGNORECASE)).first
+    search = page.get_by_label("Name or UPN")
     search.fill(pupil.surname)
     search.press("Enter")
     page.wait_for_load_state()

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    dropped = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {"DATABASE_URL", "REDIS_URL", "DATABASE_POOL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     base["DJANGO_SETTINGS_MODULE"] = "trust.settings"
     return subprocess.run(
