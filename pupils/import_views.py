@@ -1,7 +1,9 @@
-"""Pupil import pages: upload a file, check the preview, confirm; and the review list.
+"""Pupil import pages: upload a file, check the preview, confirm; the run page; the review list.
 
 An upload is kept in storage and named in the uploader's session until it
 is confirmed, so nothing reaches the pupil tables before the confirm step.
+Confirming records an ImportRun and queues a Celery task that applies the
+file; the run page shows its progress and then its result.
 """
 
 import logging
@@ -9,35 +11,39 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from academies.models import Academy
 from academies.selectors import visible_academies
 from staff.imports import can_import_staff
 from trust import clock
-from trust.tabular import forget_upload, load_upload, remember_upload, store_upload
+from trust.tabular import load_upload, mark_upload, remember_upload, store_upload, take_upload
+from trust.tasks_support import progress_key, read_progress
 
 from .forms import PupilImportForm, ReviewDecisionForm
 from .imports import PupilImportPlan, build_plan, can_review, importable_academies
-from .models import Enrolment, PupilReview
+from .models import Enrolment, ImportRun, PupilReview
 from .selectors import visible_pupils
 from .services import (
-    ImportInvalid,
-    ImportResult,
     ReviewNotApplicable,
-    pupil_import_apply,
+    describe_result,
+    queue_pupil_import,
     resolve_pupil_review,
 )
+
+__all__ = ["describe_result"]  # The import_pupils command imports it from here.
 
 logger = logging.getLogger(__name__)
 
 SESSION_KEY = "pupil_imports"
 # Preview tables list at most this many pupils; the counts cover every row.
 PREVIEW_ROWS = 200
+# Runs listed on an upload page.
+RECENT_RUNS = 10
 
 
 @login_required
@@ -63,6 +69,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         "page_title": "Import pupils",
         "can_review": can_review(request.user),
         "can_import_staff": can_import_staff(request.user),
+        "recent_runs": recent_runs(request.user, ImportRun.Kind.PUPILS),
     }
     return render(request, "pupils/import_upload.html", context, status=status)
 
@@ -101,6 +108,9 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     plan = build_plan(
         academy=academy, content=content, filename=entry["filename"], import_date=clock.today()
     )
+    # Confirm trusts a checked preview instead of reading the file again in the
+    # request; the task checks it once more before writing.
+    mark_upload(request.session, SESSION_KEY, token, valid=plan.is_valid)
     return _render_preview(request, token, entry, plan, status=200)
 
 
@@ -108,45 +118,93 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     entry, academy, content = _pending(request, token)
-    try:
-        result = pupil_import_apply(
-            academy=academy,
-            content=content,
-            filename=entry["filename"],
-            user=request.user,
-            import_date=clock.today(),
+    today = clock.today()
+    if entry.get("valid") is not True:
+        plan = build_plan(
+            academy=academy, content=content, filename=entry["filename"], import_date=today
         )
-    except ImportInvalid as invalid:
-        messages.error(request, "Nothing was imported: the file has errors. Correct them first.")
-        return _render_preview(request, token, entry, invalid.plan, status=400)
-    except IntegrityError:
-        # Another import or edit wrote a clashing row (a UPN, say) after the check.
-        logger.warning("Pupil import for academy %s clashed with a concurrent write", academy.pk)
-        messages.error(
-            request,
-            "Nothing was imported: pupil records changed while the import ran. "
-            "Check the preview below and confirm again.",
-        )
-        return redirect("pupils:import-preview", token=token)
-    forget_upload(request.session, SESSION_KEY, token)
-    messages.success(request, f"{academy.name}: {describe_result(result)}")
-    return redirect("pupils:import")
+        if not plan.is_valid:
+            messages.error(
+                request, "Nothing was imported: the file has errors. Correct them first."
+            )
+            return _render_preview(request, token, entry, plan, status=400)
+    take_upload(request.session, SESSION_KEY, token)
+    run = queue_pupil_import(
+        academy=academy,
+        filename=entry["filename"],
+        stored_name=entry["stored"],
+        user=request.user,
+        import_date=today,
+    )
+    logger.info("Pupil import run %s queued for academy %s", run.pk, academy.pk)
+    return redirect("pupils:import-run", pk=run.pk)
 
 
-def describe_result(result: ImportResult) -> str:
-    """Return a one-sentence account of what an applied import wrote."""
-    parts = [
-        f"{result.created} pupils created",
-        f"{result.updated} updated",
-        f"{result.unchanged} unchanged",
-    ]
-    if result.moved:
-        parts.append(f"{result.moved} moved from another academy")
-    if result.reviews:
-        parts.append(f"{result.reviews} sent to the review list")
-    if result.tutor_groups_created:
-        parts.append(f"{result.tutor_groups_created} tutor groups created")
-    return ", ".join(parts) + "."
+# Import runs ----------------------------------------------------------------------
+
+
+def visible_import_runs(user: Any) -> QuerySet[ImportRun]:
+    """Return the runs `user` may open: their own, or every run for trust administrators."""
+    runs = ImportRun.objects.select_related("academy", "requested_by")
+    if can_review(user):
+        return runs
+    return runs.filter(requested_by=user)
+
+
+def recent_runs(user: Any, kind: str) -> list[ImportRun]:
+    """Return the latest runs of `kind` that `user` requested, newest first."""
+    return list(
+        ImportRun.objects.filter(requested_by=user, kind=kind).select_related("academy")[
+            :RECENT_RUNS
+        ]
+    )
+
+
+def run_context(run: ImportRun) -> dict[str, Any]:
+    """Return what the run page and its polled fragment show about `run`."""
+    processed, total, step = run.processed_rows, run.total_rows, ""
+    if run.status == ImportRun.Status.RUNNING:
+        progress = read_progress(progress_key(run.kind, run.pk))
+        if progress is not None:
+            processed, total, step = progress["processed"], progress["total"], progress["step"]
+    percent = round(100 * processed / total) if total else 0
+    if run.status == ImportRun.Status.DONE:
+        percent = 100
+    return {
+        "run": run,
+        "processed": processed,
+        "total": total,
+        "percent": percent,
+        "step": step,
+    }
+
+
+# htmx stops polling when a response has this status code.
+HTMX_STOP_POLLING = 286
+
+
+def render_run(request: HttpRequest, run: ImportRun, context: dict[str, Any]) -> HttpResponse:
+    """Render the run page, or only its status fragment for an htmx poll."""
+    context = {**run_context(run), **context}
+    if request.headers.get("HX-Request") == "true":
+        status = HTMX_STOP_POLLING if run.is_finished else 200
+        return render(request, "includes/progress.html", context, status=status)
+    return render(request, "pupils/import_run.html", context)
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(
+        visible_import_runs(request.user).filter(kind=ImportRun.Kind.PUPILS), pk=pk
+    )
+    context = {
+        "page_title": "Pupil import",
+        "poll_url": request.path,
+        "upload_url": reverse("pupils:import"),
+        "result_url": reverse("pupils:search"),
+        "result_label": "Find pupils",
+    }
+    return render_run(request, run, context)
 
 
 # The review list ----------------------------------------------------------------

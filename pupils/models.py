@@ -272,3 +272,54 @@ class PupilReview(models.Model):
 
     def __str__(self) -> str:
         return f"Review of UPN {self.existing_pupil.upn}"
+
+
+class ImportRun(models.Model):
+    """One confirmed pupil or staff import, applied by a Celery task.
+
+    The row stores the queued, running and final states. While the task runs,
+    its row count lives in the cache under the run's id (see
+    trust.tasks_support), because the import's own transaction hides every
+    row it has written until it commits.
+    """
+
+    class Kind(models.TextChoices):
+        PUPILS = "pupils", "Pupil import"
+        STAFF = "staff", "Staff import"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    academy = models.ForeignKey(
+        Academy, on_delete=models.CASCADE, null=True, blank=True, related_name="import_runs"
+    )
+    filename = models.CharField(max_length=255, help_text="The uploaded file's name")
+    stored_name = models.CharField(max_length=255, help_text="The upload's name in default storage")
+    requested_by = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="import_runs"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    summary = models.CharField(max_length=500, blank=True, help_text="The result in one sentence")
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["requested_by", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} of {self.filename}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}

@@ -5,8 +5,10 @@ the acting user it is given.
 """
 
 import datetime
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -24,9 +26,23 @@ from .imports import (
     build_plan,
     plan_table,
 )
-from .models import Enrolment, FsmPeriod, Pupil, PupilReview
+from .models import Enrolment, FsmPeriod, ImportRun, Pupil, PupilReview
 
 BATCH_SIZE = 1000
+# With a progress callback, pupils are written in chunks of this many rows and
+# progress is reported after each chunk. 10,000 rows make 100 chunks, a few
+# more statements than one batch of 1,000 but a bar that moves.
+PROGRESS_ROWS = 100
+
+# Called with the rows processed so far, the total and a short step name.
+ProgressCallback = Callable[[int, int, str], None]
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def bulk_update_rows(model: type[models.Model], objects: list[Any], fields: list[str]) -> None:
@@ -69,6 +85,55 @@ def bulk_update_rows(model: type[models.Model], objects: list[Any], fields: list
             )
 
 
+# Queuing an import --------------------------------------------------------------
+
+
+@transaction.atomic
+def create_import_run(
+    *,
+    kind: str,
+    user: Any,
+    filename: str,
+    stored_name: str,
+    academy: Academy | None = None,
+) -> ImportRun:
+    """Record a confirmed import of the upload at `stored_name`, waiting for its task."""
+    return ImportRun.objects.create(
+        kind=kind,
+        academy=academy,
+        filename=filename[:255],
+        stored_name=stored_name,
+        requested_by=user,
+    )
+
+
+@transaction.atomic
+def queue_pupil_import(
+    *,
+    academy: Academy,
+    filename: str,
+    stored_name: str,
+    user: Any,
+    import_date: datetime.date,
+) -> ImportRun:
+    """Record a confirmed pupil import and queue its task once the record commits.
+
+    The task takes `import_date` as an argument, so a worker applies the date
+    of the confirm request even when it runs after midnight.
+    """
+    from .tasks import apply_pupil_import
+
+    run = create_import_run(
+        kind=ImportRun.Kind.PUPILS,
+        user=user,
+        filename=filename,
+        stored_name=stored_name,
+        academy=academy,
+    )
+    transaction.on_commit(partial(apply_pupil_import.delay, run.pk, import_date.isoformat()))
+    return run
+
+
 class ImportInvalid(Exception):
     """The file or some of its rows are invalid, so nothing was written."""
 
@@ -104,30 +169,72 @@ def pupil_import_apply(
     filename: str,
     user: Any,
     import_date: datetime.date | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Check the file again and apply it in full, or raise ImportInvalid and write nothing."""
+    """Check the file again and apply it in full, or raise ImportInvalid and write nothing.
+
+    `progress`, when given, is called as the rows are written; see apply_plan.
+    """
     # Two imports into one academy at once would both plan the same new rows.
     Academy.objects.select_for_update().filter(pk=academy.pk).first()
     plan = build_plan(academy=academy, content=content, filename=filename, import_date=import_date)
     if not plan.is_valid:
         raise ImportInvalid(plan)
     with acting_as(user, reason=f"Pupil import: {filename}"[:300]):
-        return apply_plan(plan)
+        return apply_plan(plan, progress=progress)
 
 
-def apply_plan(plan: PupilImportPlan) -> ImportResult:
-    """Write a valid plan: pupils, enrolments, FSM periods, groups and reviews."""
+def describe_result(result: ImportResult) -> str:
+    """Return a one-sentence account of what an applied import wrote."""
+    parts = [
+        f"{result.created} pupils created",
+        f"{result.updated} updated",
+        f"{result.unchanged} unchanged",
+    ]
+    if result.moved:
+        parts.append(f"{result.moved} moved from another academy")
+    if result.reviews:
+        parts.append(f"{result.reviews} sent to the review list")
+    if result.tutor_groups_created:
+        parts.append(f"{result.tutor_groups_created} tutor groups created")
+    return ", ".join(parts) + "."
+
+
+def apply_plan(plan: PupilImportPlan, progress: ProgressCallback | None = None) -> ImportResult:
+    """Write a valid plan: pupils, enrolments, FSM periods, groups and reviews.
+
+    `progress` is called with (rows processed, rows in the file, step) once the
+    plan is checked, after each chunk of PROGRESS_ROWS written pupils, and when
+    every row is written. Unchanged and review rows count as processed from
+    the start because they write no pupil.
+    """
     result = ImportResult(unchanged=len(plan.unchanged_rows), moved=len(plan.moved_rows))
+    total = len(plan.rows)
+    new_rows = plan.new_rows
+    updated_rows = plan.updated_rows
+    processed = total - len(new_rows) - len(updated_rows)
+    if progress is not None:
+        progress(processed, total, "checked")
     academic_year = _academic_year(plan)
     year_groups = _year_groups(plan, result)
     tutor_groups = _tutor_groups(plan, academic_year, year_groups, result)
 
-    created = _create_pupils(plan.new_rows)
-    result.created = len(created)
-    result.updated = _update_pupils(plan.updated_rows)
+    chunk_size = PROGRESS_ROWS if progress is not None else max(len(plan.rows), 1)
+    for chunk in _chunks(new_rows, chunk_size):
+        result.created += len(_create_pupils(chunk))
+        processed += len(chunk)
+        if progress is not None:
+            progress(processed, total, "pupils")
+    for chunk in _chunks(updated_rows, chunk_size):
+        result.updated += _update_pupils(chunk)
+        processed += len(chunk)
+        if progress is not None:
+            progress(processed, total, "pupils")
     _apply_enrolments(plan, academic_year, year_groups, tutor_groups, result)
     _apply_fsm(plan, result)
     result.reviews = _open_reviews(plan)
+    if progress is not None:
+        progress(total, total, "enrolments")
     return result
 
 

@@ -1,7 +1,8 @@
-"""Staff import pages for trust administrators: upload, preview, confirm.
+"""Staff import pages for trust administrators: upload, preview, confirm, the run page.
 
 As with pupils, the upload waits in storage, named in the uploader's
-session, until it is confirmed.
+session, until it is confirmed, and confirming queues a Celery task whose
+progress the run page shows.
 """
 
 import logging
@@ -9,17 +10,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from academies.selectors import visible_academies
-from trust.tabular import forget_upload, load_upload, remember_upload, store_upload
+from pupils.import_views import recent_runs, render_run, visible_import_runs
+from pupils.models import ImportRun
+from trust.tabular import load_upload, mark_upload, remember_upload, store_upload, take_upload
 
 from .forms import StaffImportForm
 from .imports import StaffImportPlan, build_staff_plan, can_import_staff
-from .services import StaffImportInvalid, StaffImportResult, staff_import_apply
+from .services import describe_staff_result, queue_staff_import
+
+__all__ = ["describe_staff_result"]  # The import_staff command imports it from here.
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,11 @@ def upload(request: HttpRequest) -> HttpResponse:
             token = remember_upload(request.session, SESSION_KEY, entry)
             return redirect("staff:import-preview", token=token)
         status = 400
-    context = {"form": form, "page_title": "Import staff"}
+    context = {
+        "form": form,
+        "page_title": "Import staff",
+        "recent_runs": recent_runs(request.user, ImportRun.Kind.STAFF),
+    }
     return render(request, "staff/import_upload.html", context, status=status)
 
 
@@ -84,6 +93,8 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     plan = build_staff_plan(
         content=content, filename=entry["filename"], academies=visible_academies(request.user)
     )
+    # Confirm trusts a checked preview; the task checks the file again.
+    mark_upload(request.session, SESSION_KEY, token, valid=plan.is_valid)
     return _render_preview(request, token, entry, plan, status=200)
 
 
@@ -91,31 +102,33 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     entry, content = _pending(request, token)
-    try:
-        result = staff_import_apply(
-            content=content,
-            filename=entry["filename"],
-            user=request.user,
-            academies=visible_academies(request.user),
+    if entry.get("valid") is not True:
+        plan = build_staff_plan(
+            content=content, filename=entry["filename"], academies=visible_academies(request.user)
         )
-    except StaffImportInvalid as invalid:
-        messages.error(request, "Nothing was imported: the file has errors. Correct them first.")
-        return _render_preview(request, token, entry, invalid.plan, status=400)
-    except IntegrityError:
-        # Two imports of the same new email at once: the second one clashes.
-        logger.warning("Staff import clashed with a concurrent write")
-        messages.error(
-            request,
-            "Nothing was imported: staff records changed while the import ran. "
-            "Check the preview below and confirm again.",
-        )
-        return redirect("staff:import-preview", token=token)
-    forget_upload(request.session, SESSION_KEY, token)
-    messages.success(request, describe_staff_result(result))
-    return redirect("staff:import")
-
-
-def describe_staff_result(result: StaffImportResult) -> str:
-    return (
-        f"{result.created} staff created, {result.updated} updated, {result.unchanged} unchanged."
+        if not plan.is_valid:
+            messages.error(
+                request, "Nothing was imported: the file has errors. Correct them first."
+            )
+            return _render_preview(request, token, entry, plan, status=400)
+    take_upload(request.session, SESSION_KEY, token)
+    run = queue_staff_import(
+        filename=entry["filename"], stored_name=entry["stored"], user=request.user
     )
+    logger.info("Staff import run %s queued", run.pk)
+    return redirect("staff:import-run", pk=run.pk)
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(
+        visible_import_runs(request.user).filter(kind=ImportRun.Kind.STAFF), pk=pk
+    )
+    context = {
+        "page_title": "Staff import",
+        "poll_url": request.path,
+        "upload_url": reverse("staff:import"),
+        "result_url": reverse("staff:directory"),
+        "result_label": "Open the staff directory",
+    }
+    return render_run(request, run, context)

@@ -4,8 +4,9 @@ The import runs in one transaction and attributes its audit records to the
 acting user it is given.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -13,6 +14,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from academies.models import Academy
+from pupils.models import ImportRun
+from pupils.services import create_import_run
 from trust.audit import acting_as, record_bulk, snapshot
 from trust.models import AuditEvent
 
@@ -20,6 +23,24 @@ from .imports import StaffImportPlan, build_staff_plan
 from .models import StaffMember
 
 BATCH_SIZE = 1000
+# With a progress callback, new staff are written in chunks of this many rows
+# and progress is reported after each chunk.
+PROGRESS_ROWS = 100
+
+# Called with the rows processed so far, the total and a short step name.
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@transaction.atomic
+def queue_staff_import(*, filename: str, stored_name: str, user: Any) -> ImportRun:
+    """Record a confirmed staff import and queue its task once the record commits."""
+    from .tasks import apply_staff_import
+
+    run = create_import_run(
+        kind=ImportRun.Kind.STAFF, user=user, filename=filename, stored_name=stored_name
+    )
+    transaction.on_commit(partial(apply_staff_import.delay, run.pk))
+    return run
 
 
 class StaffImportInvalid(Exception):
@@ -39,25 +60,42 @@ class StaffImportResult:
 
 @transaction.atomic
 def staff_import_apply(
-    *, content: bytes, filename: str, user: Any, academies: Iterable[Academy]
+    *,
+    content: bytes,
+    filename: str,
+    user: Any,
+    academies: Iterable[Academy],
+    progress: ProgressCallback | None = None,
 ) -> StaffImportResult:
     """Check the file again and apply it in full, or raise StaffImportInvalid and write nothing.
 
-    `academies` are those a row may name.
+    `academies` are those a row may name. `progress`, when given, is called
+    with (rows processed, rows in the file, step) as new staff are written and
+    once every row is written.
     """
     plan = build_staff_plan(content=content, filename=filename, academies=academies)
     if not plan.is_valid:
         raise StaffImportInvalid(plan)
     with acting_as(user, reason=f"Staff import: {filename}"[:300]):
-        return _apply(plan)
+        return _apply(plan, progress)
 
 
-def _apply(plan: StaffImportPlan) -> StaffImportResult:
+def _apply(plan: StaffImportPlan, progress: ProgressCallback | None = None) -> StaffImportResult:
     new_rows = plan.new_rows
     updated_rows = plan.updated_rows
     unchanged = len(plan.unchanged_rows)
+    total = len(plan.rows)
+    processed = total - len(new_rows)
+    if progress is not None:
+        progress(processed, total, "checked")
     created = [StaffMember(**row.values) for row in new_rows]
-    StaffMember.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    chunk_size = PROGRESS_ROWS if progress is not None else max(len(created), 1)
+    for start in range(0, len(created), chunk_size):
+        chunk = created[start : start + chunk_size]
+        StaffMember.objects.bulk_create(chunk, batch_size=BATCH_SIZE)
+        processed += len(chunk)
+        if progress is not None:
+            progress(processed, total, "staff")
     for row, member in zip(new_rows, created, strict=True):
         row.staff = member
 
@@ -101,4 +139,13 @@ def _apply(plan: StaffImportPlan) -> StaffImportResult:
         StaffMember.objects.bulk_update(changed, sorted(fields), batch_size=BATCH_SIZE)
         record_bulk(changed, AuditEvent.Action.UPDATE, before=before)
     record_bulk(created, AuditEvent.Action.CREATE)
+    if progress is not None:
+        progress(total, total, "managers")
     return StaffImportResult(created=len(created), updated=len(changed), unchanged=unchanged)
+
+
+def describe_staff_result(result: StaffImportResult) -> str:
+    """Return a one-sentence account of what an applied staff import wrote."""
+    return (
+        f"{result.created} staff created, {result.updated} updated, {result.unchanged} unchanged."
+    )

@@ -264,7 +264,9 @@ def upload(client, content, filename="staff.csv"):
     return client.post(reverse("staff:import"), {"file": file})
 
 
-def test_page_flow_upload_preview_confirm(client, academy, admin_user):
+def test_page_flow_upload_preview_confirm(
+    client, academy, admin_user, django_capture_on_commit_callbacks
+):
     client.force_login(admin_user)
     assert client.get(reverse("staff:import")).status_code == 200
     bad = csv_bytes(
@@ -282,7 +284,11 @@ def test_page_flow_upload_preview_confirm(client, academy, admin_user):
     preview = client.get(response["Location"])
     assert "Import 4 new and 0 updated staff" in preview.content.decode()
     assert not StaffMember.objects.filter(last_name="Patel").exists()
-    done = client.post(response["Location"] + "confirm/", follow=True)
+    # The import task is queued when the run commits, and runs eagerly here.
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(response["Location"] + "confirm/")
+    assert confirmed["Location"].startswith("/staff/import/runs/")
+    done = client.get(confirmed["Location"])
     assert "4 staff created" in done.content.decode()
     assert StaffMember.objects.filter(last_name="Patel").exists()
 

@@ -464,6 +464,26 @@ def remember_upload(session: Any, key: str, entry: dict[str, Any]) -> str:
     return token
 
 
+def take_upload(session: Any, key: str, token: str) -> dict[str, Any] | None:
+    """Remove an upload from the session and return its entry, keeping its file.
+
+    The caller takes over the stored file, for example for a queued import
+    that deletes it when it finishes.
+    """
+    pending = dict(session.get(key, {}))
+    entry = pending.pop(token, None)
+    session[key] = pending
+    return entry
+
+
+def mark_upload(session: Any, key: str, token: str, **values: Any) -> None:
+    """Store `values` in the session entry of a waiting upload, if it is still there."""
+    pending = dict(session.get(key, {}))
+    if token in pending:
+        pending[token] = {**pending[token], **values}
+        session[key] = pending
+
+
 def forget_upload(session: Any, key: str, token: str) -> None:
     """Remove a confirmed upload from the session and delete its file."""
     pending = dict(session.get(key, {}))
