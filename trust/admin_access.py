@@ -40,6 +40,13 @@ class TrustAdminMixin:
         return is_trust_admin(request.user)
 
 
-admin.site.site_header = "Trust management administration"
-admin.site.site_title = "Trust management"
-admin.site.index_title = "Users, roles, academies and records"
+class TrustAdminSite(admin.AdminSite):
+    """The admin site, open to trust administrators whether or not their
+    account has Django's is_staff flag."""
+
+    site_header = "Trust management administration"
+    site_title = "Trust management"
+    index_title = "Users, roles, academies and records"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return is_trust_admin(request.user)

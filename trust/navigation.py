@@ -70,7 +70,9 @@ def nav_items(user: Any) -> list[NavItem]:
         items.append(("Staff", _url("staff:directory")))
     if scope.staff_id:
         items.append(("My appraisal", _url("my-appraisal")))
-    if scope.has_role(Role.TRUST_ADMIN) or user.is_superuser:
+    # Headteachers and academy leaders import pupils for their own academy.
+    if scope.has_role(Role.TRUST_ADMIN, Role.HEADTEACHER, Role.ACADEMY_LEADER) or user.is_superuser:
         items.append(("Imports", _url("pupils:import")))
+    if scope.has_role(Role.TRUST_ADMIN) or user.is_superuser:
         items.append(("Administration", _url("admin:index")))
     return [NavItem(label, url) for label, url in items if url]
