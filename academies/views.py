@@ -7,17 +7,12 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from academies.selectors import academy_figures
 from pupils.models import Enrolment, active_on
-from pupils.selectors import visible_pupils
+from pupils.selectors import prepare_rows, pupils_with_list_fields, register_order, visible_pupils
 from trust import clock
 from trust.access import scope_for
-from trust.page_views import (
-    academy_figures,
-    prepare_rows,
-    pupils_with_list_fields,
-    register_order,
-    year_group_chart,
-)
+from trust.page_views import year_group_chart
 
 from .selectors import visible_academies, visible_tutor_groups, visible_year_groups
 

@@ -1,11 +1,23 @@
 """Reads of pupil data, scoped to the requesting user."""
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Replace
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Lower, NullIf, Replace
 
+from academies.models import year_group_name
 from trust import clock
 from trust.access import scope_for
 
@@ -123,8 +135,13 @@ def is_disadvantaged(pupil: Pupil, on: datetime.date | None = None) -> bool:
     return is_fsm_ever6(pupil, on) or pupil.looked_after or pupil.previously_looked_after
 
 
-def disadvantaged_filter(day: datetime.date) -> Q:
-    return fsm_ever6_filter(day) | Q(looked_after=True) | Q(previously_looked_after=True)
+def disadvantaged_filter(day: datetime.date, prefix: str = "") -> Q:
+    """Filter for disadvantaged pupils on `day`; `prefix` reaches them through a relation."""
+    return (
+        fsm_ever6_filter(day, prefix)
+        | Q(**{f"{prefix}looked_after": True})
+        | Q(**{f"{prefix}previously_looked_after": True})
+    )
 
 
 def search_pupils(pupils: QuerySet[Pupil], query: str) -> QuerySet[Pupil]:
@@ -146,3 +163,58 @@ def search_pupils(pupils: QuerySet[Pupil], query: str) -> QuerySet[Pupil]:
         condition |= Q(upn__startswith=upn)
     plain = Replace(F("search_name"), Value("'"), Value(""))
     return pupils.annotate(search_plain=plain).filter(condition)
+
+
+def pupils_with_list_fields(pupils: Any, day: datetime.date) -> Any:
+    """Annotate `pupils` with their current enrolment and the pupil premium flag.
+
+    Adds current_academy_id and _name, current_year_group_id, current_nc_year,
+    current_tutor_group_id and _name, and is_disadvantaged (FSM Ever 6, looked
+    after or previously looked after), all in the one list query.
+    """
+    current = Enrolment.objects.filter(active_on(day), pupil_id=OuterRef("pk")).order_by(
+        "-start_date", "-pk"
+    )
+
+    def latest(field_name: str) -> Subquery:
+        return Subquery(current.values(field_name)[:1])
+
+    return pupils.annotate(
+        current_academy_id=latest("academy_id"),
+        current_academy_name=latest("academy__name"),
+        current_year_group_id=latest("year_group_id"),
+        current_nc_year=latest("year_group__nc_year"),
+        current_tutor_group_id=latest("tutor_group_id"),
+        current_tutor_group_name=latest("tutor_group__name"),
+        is_disadvantaged=ExpressionWrapper(disadvantaged_filter(day), output_field=BooleanField()),
+    )
+
+
+def prepare_rows(user: Any, pupils: Iterable[Pupil]) -> list[Pupil]:
+    """Evaluate `pupils` and mark, per row, whether the user may see the LAC chip."""
+    scope = scope_for(user)
+    rows = list(pupils)
+    for pupil in rows:
+        academy_id = getattr(pupil, "current_academy_id", None)
+        pupil.show_lac = scope.can_see_sensitive(academy_id)  # type: ignore[attr-defined]
+        nc_year = getattr(pupil, "current_nc_year", None)
+        pupil.current_year_name = (  # type: ignore[attr-defined]
+            year_group_name(nc_year) if nc_year is not None else ""
+        )
+    return rows
+
+
+def register_order(pupils: Any) -> Any:
+    """Order `pupils` as a register lists them: surname, then forename, as shown."""
+    return pupils.annotate(
+        sort_surname=Lower(Coalesce(NullIf("preferred_surname", Value("")), "legal_surname")),
+        sort_forename=Lower(Coalesce(NullIf("preferred_forename", Value("")), "legal_forename")),
+    ).order_by("sort_surname", "sort_forename", "pk")
+
+
+def on_roll_in(field_name: str, ids: Iterable[int], day: datetime.date) -> Exists:
+    return Exists(
+        Enrolment.objects.filter(
+            active_on(day), pupil_id=OuterRef("pk"), **{f"{field_name}__in": list(ids)}
+        )
+    )

@@ -10,19 +10,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
 from academies.selectors import visible_academies, visible_tutor_groups, visible_year_groups
+from pupils.selectors import prepare_rows, pupils_with_list_fields
 from trust import clock
 from trust.access import scope_for
 from trust.audit import record_sensitive_view
-from trust.page_views import (
-    audit_rows,
-    audit_trail,
-    can_read_audit,
-    handles_invalid_parameters,
-    id_parameter,
-    prepare_rows,
-    pupils_with_list_fields,
-    text_parameter,
-)
+from trust.params import handles_invalid_parameters, id_parameter, text_parameter
+from trust.selectors import audit_rows, audit_trail, can_read_audit
 
 from .models import SENSITIVE_FIELDS, Enrolment, Pupil, active_on
 from .selectors import (

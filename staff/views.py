@@ -9,16 +9,14 @@ from django.shortcuts import get_object_or_404, render
 from academies.selectors import visible_academies
 from pupils.models import search_key
 from trust import clock
-from trust.page_views import (
+from trust.params import (
     InvalidParameter,
-    audit_rows,
-    audit_trail,
-    can_read_audit,
     handles_invalid_parameters,
     id_parameter,
     text_parameter,
     text_parameter_preview,
 )
+from trust.selectors import audit_rows, audit_trail, can_read_audit
 
 from .models import PostType
 from .selectors import visible_staff
