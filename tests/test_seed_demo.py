@@ -414,3 +414,15 @@ def test_seed_today_defaults_to_clock():
     years = sorted(AcademicYear.objects.values_list("start_year", flat=True))
     assert years == [2025, 2026]
     assert not OfstedInspection.objects.filter(inspected_on__gte=datetime.date(2027, 3, 1))
+
+
+@pytest.mark.django_db
+def test_if_empty_still_lists_logins():
+    call_command("seed_demo", academies=1, pupils_per_academy=20, seed=2, today=TODAY, verbosity=0)
+    out = StringIO()
+    call_command("seed_demo", academies=1, pupils_per_academy=20, seed=2, if_empty=True, stdout=out)
+
+    text = out.getvalue()
+    assert "no demo data was loaded" in text
+    assert "hoy" in text
+    assert "/my-year/" in text

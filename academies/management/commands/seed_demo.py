@@ -9,8 +9,25 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from academies.demo.builder import SeedOptions, build_demo_trust
 from academies.demo.staffing import DEMO_PASSWORD
 from academies.models import Trust
+from staff.models import RoleAssignment
 from trust import clock
 from trust.navigation import landing_url
+
+# The demo logins in the order the table lists them.
+DEMO_USERNAMES = (
+    "trust.leader",
+    "trust.admin",
+    "trust.hr",
+    "trustee",
+    "head",
+    "academy.leader",
+    "attendance",
+    "safeguarding",
+    "hoy",
+    "tutor",
+    "teacher",
+    "staff",
+)
 
 MAX_ACADEMIES = 200
 MAX_PUPILS_PER_ACADEMY = 3000
@@ -76,6 +93,7 @@ class Command(BaseCommand):
         if Trust.objects.exists():
             if options["if_empty"]:
                 self.stdout.write("A trust already exists, so no demo data was loaded.")
+                self._write_existing_logins()
                 return
             raise CommandError(
                 "A trust already exists, so the demo cannot load. Use --if-empty to skip "
@@ -106,14 +124,34 @@ class Command(BaseCommand):
         )
         self._write_logins(result.logins)
 
+    def _write_existing_logins(self) -> None:
+        """List the demo logins already in the database, so `make demo` always shows them."""
+        users = get_user_model().objects.filter(username__in=DEMO_USERNAMES)
+        by_name = {u.username: u for u in users}
+        rows = []
+        for username in DEMO_USERNAMES:
+            user = by_name.get(username)
+            if user is None:
+                continue
+            roles = RoleAssignment.objects.filter(staff__user=user).order_by("role")
+            label = ", ".join(str(role) for role in roles) or "Staff member, no role"
+            rows.append((username, label, landing_url(user)))
+        if rows:
+            self._write_table(rows)
+
     def _write_logins(self, logins: list[Any]) -> None:
         users = {
             u.username: u
             for u in get_user_model().objects.filter(username__in=[x.username for x in logins])
         }
-        rows = [("Username", "Role", "Lands on")]
-        for login in logins:
-            rows.append((login.username, login.role_label, landing_url(users[login.username])))
+        rows = [
+            (login.username, login.role_label, landing_url(users[login.username]))
+            for login in logins
+        ]
+        self._write_table(rows)
+
+    def _write_table(self, body: list[tuple[str, str, str]]) -> None:
+        rows = [("Username", "Role", "Lands on"), *body]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         self.stdout.write(f"\nDemo logins (password {DEMO_PASSWORD}):")
         for index, row in enumerate(rows):
