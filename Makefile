@@ -7,7 +7,7 @@ SEED_ARGS ?= --academies 6 --pupils-per-academy 300 --seed 1
 TEST_ENV := DJANGO_SETTINGS_MODULE=trust.test_settings DJANGO_ALLOW_ASYNC_UNSAFE=true
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint worker beat bench install install-dev system-packages services clean
+.PHONY: demo test lint worker beat install install-dev system-packages services clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
