@@ -1,4 +1,4 @@
-"""Pupil import pages: upload a file, check the preview, confirm; the run page; the review list.
+"""Pupil import pages: upload, preview and confirm, the import run page, and the review list.
 
 An upload is kept in storage and named in the uploader's session until it
 is confirmed, so nothing reaches the pupil tables before the confirm step.
@@ -108,8 +108,8 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     plan = build_plan(
         academy=academy, content=content, filename=entry["filename"], import_date=clock.today()
     )
-    # Confirm trusts a checked preview instead of reading the file again in the
-    # request; the task checks it once more before writing.
+    # Confirm trusts a checked preview instead of parsing the file again in the
+    # request, because the task checks it once more before writing.
     mark_upload(request.session, SESSION_KEY, token, valid=plan.is_valid)
     return _render_preview(request, token, entry, plan, status=200)
 
@@ -162,11 +162,11 @@ def recent_runs(user: Any, kind: str) -> list[ImportRun]:
 
 def run_context(run: ImportRun) -> dict[str, Any]:
     """Return what the run page and its polled fragment show about `run`."""
-    processed, total, step = run.processed_rows, run.total_rows, ""
+    processed, total = run.processed_rows, run.total_rows
     if run.status == ImportRun.Status.RUNNING:
         progress = read_progress(progress_key(run.kind, run.pk))
         if progress is not None:
-            processed, total, step = progress["processed"], progress["total"], progress["step"]
+            processed, total = progress["processed"], progress["total"]
     percent = round(100 * processed / total) if total else 0
     if run.status == ImportRun.Status.DONE:
         percent = 100
@@ -175,8 +175,19 @@ def run_context(run: ImportRun) -> dict[str, Any]:
         "processed": processed,
         "total": total,
         "percent": percent,
-        "step": step,
+        "state_text": state_text(run),
     }
+
+
+def state_text(run: ImportRun) -> str:
+    """Return the sentence the run page announces when the run's status changes."""
+    if run.status == ImportRun.Status.DONE:
+        return f"Import finished: {run.summary}"
+    if run.status == ImportRun.Status.FAILED:
+        return "The import failed and nothing was saved."
+    if run.status == ImportRun.Status.RUNNING:
+        return "The import is running."
+    return "Waiting to start the import."
 
 
 # htmx stops polling when a response has this status code.
@@ -184,9 +195,14 @@ HTMX_STOP_POLLING = 286
 
 
 def render_run(request: HttpRequest, run: ImportRun, context: dict[str, Any]) -> HttpResponse:
-    """Render the run page, or only its status fragment for an htmx poll."""
-    context = {**run_context(run), **context}
+    """Render the run page, or only its status fragment for an htmx poll.
+
+    A poll sends the status its page shows as `shown`, so the fragment updates
+    the announced sentence only when the status has changed since.
+    """
+    context = {**run_context(run), "page_url": request.path, "poll_url": request.path, **context}
     if request.headers.get("HX-Request") == "true":
+        context["shown"] = request.GET.get("shown", "")
         status = HTMX_STOP_POLLING if run.is_finished else 200
         return render(request, "includes/progress.html", context, status=status)
     return render(request, "pupils/import_run.html", context)
@@ -199,7 +215,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "page_title": "Pupil import",
-        "poll_url": request.path,
         "upload_url": reverse("pupils:import"),
         "result_url": reverse("pupils:search"),
         "result_label": "Find pupils",

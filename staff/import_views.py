@@ -126,7 +126,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "page_title": "Staff import",
-        "poll_url": request.path,
         "upload_url": reverse("staff:import"),
         "result_url": reverse("staff:directory"),
         "result_label": "Open the staff directory",

@@ -298,9 +298,29 @@ def test_run_page_shows_progress_mid_run(client, academy, admin_user):
     response = seen[0][1]
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Importing: 40% done, 100 of 250 rows." in body
     assert '<progress id="import-progress" max="250" value="100">40%</progress>' in body
-    assert 'aria-live="polite"' in body
+    assert "<span>40%</span>" in body
+    assert "100 of 250 rows written." in body
+    assert 'hx-trigger="every 1s"' in body
+
+
+def test_poll_announces_status_change_once(client, academy, admin_user):
+    client.force_login(admin_user)
+    run = pupil_run(academy, admin_user, pupil_file(1))
+    run.status = ImportRun.Status.RUNNING
+    run.save()
+    url = run_url(run)
+
+    changed = client.get(url, {"shown": "queued"}, headers={"HX-Request": "true"})
+    same = client.get(url, {"shown": "running"}, headers={"HX-Request": "true"})
+
+    assert 'id="import-run-state" hx-swap-oob="innerHTML">The import is running.' in (
+        changed.content.decode()
+    )
+    assert "hx-swap-oob" not in same.content.decode()
+    assert f'hx-get="{url}?shown=running"' in same.content.decode()
+    page = client.get(url).content.decode()
+    assert '<p id="import-run-state" role="status" aria-live="polite">' in page
 
 
 def test_hook_ignored_when_disabled(settings, academy, admin_user):
@@ -391,9 +411,10 @@ def test_failed_run_page_shows_reason(client, academy, admin_user):
 
     body = client.get(run_url(run)).content.decode()
 
-    assert 'role="alert"' in body
+    assert "The import failed and nothing was saved." in body
     assert "Nothing was imported" in body
     assert "no data rows" in body
+    assert "hx-trigger" not in body
 
 
 def test_run_page_access(client, academy, admin_user):
