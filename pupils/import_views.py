@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 from academies.models import Academy
 from academies.selectors import visible_academies
 from staff.imports import can_import_staff
+from staff.models import Role
 from trust import clock
+from trust.access import scope_for
 from trust.tabular import load_upload, mark_upload, remember_upload, store_upload, take_upload
 from trust.tasks_support import progress_key, read_progress
 
@@ -146,7 +148,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 def visible_import_runs(user: Any) -> QuerySet[ImportRun]:
     """Return the runs `user` may open: their own, or every run for trust administrators."""
     runs = ImportRun.objects.select_related("academy", "requested_by")
-    if can_review(user):
+    if user.is_superuser or scope_for(user).has_role(Role.TRUST_ADMIN):
         return runs
     return runs.filter(requested_by=user)
 
