@@ -320,7 +320,7 @@ def test_poll_announces_status_change_once(client, academy, admin_user):
     assert "hx-swap-oob" not in same.content.decode()
     assert f'hx-get="{url}?shown=running"' in same.content.decode()
     page = client.get(url).content.decode()
-    assert '<p id="import-run-state" role="status" aria-live="polite">' in page
+    assert '<p id="import-run-state" role="status" aria-live="polite" class="message">' in page
 
 
 def test_hook_ignored_when_disabled(settings, academy, admin_user):
