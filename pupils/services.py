@@ -5,6 +5,7 @@ the acting user it is given.
 """
 
 import datetime
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -12,12 +13,13 @@ from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from academies.models import AcademicYear, Academy, TutorGroup, YearGroup
 from trust import clock
 from trust.audit import acting_as, record_bulk, snapshot
 from trust.models import AuditEvent
-from trust.tabular import Row, Table
+from trust.tabular import Row, Table, delete_upload
 
 from .imports import (
     PUPIL_LABELS,
@@ -27,6 +29,8 @@ from .imports import (
     plan_table,
 )
 from .models import Enrolment, FsmPeriod, ImportRun, Pupil, PupilReview
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 # With a progress callback, pupils are written in chunks of this many rows and
@@ -131,8 +135,25 @@ def queue_pupil_import(
         stored_name=stored_name,
         academy=academy,
     )
-    transaction.on_commit(partial(apply_pupil_import.delay, run.pk, import_date.isoformat()))
+    transaction.on_commit(partial(enqueue_run, apply_pupil_import, run, import_date.isoformat()))
     return run
+
+
+def enqueue_run(task: Any, run: ImportRun, *args: Any) -> None:
+    """Send `task` for `run`, or mark the run failed when the broker cannot be reached."""
+    try:
+        task.delay(run.pk, *args)
+    except BrokerUnavailable as error:
+        logger.error("Import run %s could not be queued: %s", run.pk, error)
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.FAILED,
+            error_message=(
+                "Nothing was imported: the import could not be queued because the task "
+                "broker is unavailable. Upload the file again later."
+            ),
+            finished_at=timezone.now(),
+        )
+        delete_upload(run.stored_name)
 
 
 class ImportInvalid(Exception):

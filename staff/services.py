@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from academies.models import Academy
 from pupils.models import ImportRun
-from pupils.services import create_import_run
+from pupils.services import create_import_run, enqueue_run
 from trust.audit import acting_as, record_bulk, snapshot
 from trust.models import AuditEvent
 
@@ -39,7 +39,7 @@ def queue_staff_import(*, filename: str, stored_name: str, user: Any) -> ImportR
     run = create_import_run(
         kind=ImportRun.Kind.STAFF, user=user, filename=filename, stored_name=stored_name
     )
-    transaction.on_commit(partial(apply_staff_import.delay, run.pk))
+    transaction.on_commit(partial(enqueue_run, apply_staff_import, run))
     return run
 
 

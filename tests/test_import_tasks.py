@@ -461,6 +461,33 @@ def test_staff_run_page_for_admin_only(client, academy, admin_user):
     assert client.get(url).status_code == 200
 
 
+def test_unreachable_broker_fails_run(
+    academy, admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
+    def unreachable(*args, **kwargs):
+        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(apply_pupil_import, "delay", unreachable)
+    stored = store_upload(pupil_file(1), "pupils.csv", "pupils")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = queue_pupil_import(
+            academy=academy,
+            filename="pupils.csv",
+            stored_name=stored,
+            user=admin_user,
+            import_date=IMPORT_DAY,
+        )
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert "could not be queued" in run.error_message
+    assert load_upload(stored) is None
+    assert Pupil.objects.count() == 0
+
+
 def test_queue_service_records_run(academy, admin_user, django_capture_on_commit_callbacks):
     stored = store_upload(pupil_file(1), "pupils.csv", "pupils")
 
