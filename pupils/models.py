@@ -281,6 +281,9 @@ class ImportRun(models.Model):
     its row count lives in the cache under the run's id (see
     trust.tasks_support), because the import's own transaction hides every
     row it has written until it commits.
+
+    NOTE: a run whose task message the broker loses stays queued or running,
+    because nothing outside the task marks a run failed.
     """
 
     class Kind(models.TextChoices):

@@ -93,7 +93,7 @@ def preview(request: HttpRequest, token: str) -> HttpResponse:
     plan = build_staff_plan(
         content=content, filename=entry["filename"], academies=visible_academies(request.user)
     )
-    # Confirm trusts a checked preview; the task checks the file again.
+    # Confirm trusts a checked preview, because the task checks the file again.
     mark_upload(request.session, SESSION_KEY, token, valid=plan.is_valid)
     return _render_preview(request, token, entry, plan, status=200)
 
