@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SEED_ARGS ?= --academies 6 --pupils-per-academy 300 --seed 1
 TEST_ENV := DJANGO_SETTINGS_MODULE=trust.test_settings DJANGO_ALLOW_ASYNC_UNSAFE=true
-PYTEST_ARGS ?=
+# Two processes for the two cores; each test file stays in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test lint worker beat install install-dev system-packages services clean
 

@@ -247,5 +247,6 @@ LOGGING = {
     "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
-# Test hook: tests point this at a callable to hold work at a known step.
+# Turns on trust.tasks_support.checkpoint(), with which tests hold a task at
+# a known step; it does nothing in production.
 TRUST_TEST_HOOKS_ENABLED = env_bool("TRUST_TEST_HOOKS", default=False)
