@@ -14,7 +14,7 @@ os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - _xdist_worker}
 os.environ.setdefault("DATABASE_POOL", "false")
 os.environ.setdefault("TRUST_TEST_HOOKS", "true")
 
-from .settings import *  # noqa: F403
+from .settings import *  # noqa: E402, F403
 
 # Fast hashing: the suite creates hundreds of users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
