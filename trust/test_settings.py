@@ -7,14 +7,11 @@ another database name so two suites can run side by side).
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trust")
-# Each pytest-xdist worker (gw0, gw1, ...) gets its own Redis database, so a
-# test that empties the cache or consumes broker messages touches only its own.
-_xdist_worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - _xdist_worker}")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DATABASE_POOL", "false")
 os.environ.setdefault("TRUST_TEST_HOOKS", "true")
 
-from .settings import *  # noqa: E402, F403
+from .settings import *  # noqa: F403
 
 # Fast hashing: the suite creates hundreds of users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
