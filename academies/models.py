@@ -107,6 +107,18 @@ class OfstedInspection(models.Model):
         return f"{self.academy} {self.inspected_on:%d/%m/%Y}"
 
     @property
+    def report_card_rows(self) -> list[tuple[str, str]]:
+        """Return the report card as (area, evaluation) pairs, safeguarding first."""
+        card = self.report_card or {}
+        rows = []
+        if "safeguarding" in card:
+            rows.append(("Safeguarding", str(card["safeguarding"])))
+        evaluations = card.get("evaluations", {})
+        if isinstance(evaluations, dict):
+            rows += [(str(area), str(value)) for area, value in evaluations.items()]
+        return rows
+
+    @property
     def outcome(self) -> str:
         if self.overall_grade:
             label = OfstedGrade(self.overall_grade).label

@@ -105,3 +105,18 @@ def test_trustee_finds_no_pupil_pages(page, demo_trust):
     response = page.goto("/pupils/")
     assert response is not None
     assert pupil.legal_surname not in page.content()
+
+
+def test_api_docs_load_only_local_assets(page, live_server, demo_trust):
+    outside = []
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(live_server.url) else outside.append(request.url)
+        ),
+    )
+    log_in(page, "teacher")
+    page.goto("/api/docs/")
+    page.get_by_text("/api/v1/pupils/").first.wait_for()
+
+    assert outside == []

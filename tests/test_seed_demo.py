@@ -268,7 +268,7 @@ EXPECTED_LOGINS = {
     },
     "hoy": {(Role.HEAD_OF_YEAR, ScopeKind.YEAR_GROUP)},
     "tutor": {(Role.TUTOR, ScopeKind.TUTOR_GROUP)},
-    "teacher": {(Role.TEACHER, ScopeKind.ACADEMY)},
+    "teacher": {(Role.TEACHER, ScopeKind.ACADEMY), (Role.TUTOR, ScopeKind.TUTOR_GROUP)},
     "staff": set(),
 }
 
@@ -321,10 +321,13 @@ def test_seed_tutor_login_tutors_year_9(seeded):
 
 
 @pytest.mark.django_db
-def test_seed_teacher_login_has_no_group(seeded):
+def test_seed_teacher_login_tutors_year_10(seeded):
     member = StaffMember.objects.get(user__username="teacher")
+    groups = list(TutorGroup.objects.filter(tutor=member, academic_year__start_year=2026))
 
-    assert not TutorGroup.objects.filter(tutor=member, academic_year__start_year=2026).exists()
+    assert len(groups) == 1
+    assert groups[0].year_group.nc_year == 10
+    assert groups[0].enrolments.filter(active_on(TODAY)).exists()
     assert member.post_type == "teacher"
 
 

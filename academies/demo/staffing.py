@@ -265,15 +265,21 @@ def _flagship_logins(
 
 def _teacher_logins(staff: StaffPlan, plan: AcademyPlan, teachers: list[PlannedStaff]) -> None:
     """Pick the `tutor` login (Year 9 tutor, tutor role only) and the
-    `teacher` login (a teacher with no tutor group, teacher role only)."""
+    `teacher` login (a teacher who also tutors a group in another year, as
+    most secondary teachers do, so My classes has pupils to show)."""
     year_nine_tutor = plan.tutor_groups[9][0].tutor
     tutor = next(t for t in teachers if t.member is year_nine_tutor)
     tutor.roles = [role for role in tutor.roles if role[0] == Role.TUTOR]
-    teacher = next(t for t in teachers if not any(r[0] == Role.TUTOR for r in t.roles))
-    teacher.roles = [role for role in teacher.roles if role[0] == Role.TEACHER]
+    other_groups = [
+        groups[0]
+        for year, groups in sorted(plan.tutor_groups.items())
+        if year != 9 and groups and groups[0].tutor is not None
+    ]
+    teacher_group = next((g for g in other_groups if g.year_group.nc_year == 10), other_groups[0])
+    teacher = next(t for t in teachers if t.member is teacher_group.tutor)
     staff.logins += [
         DemoLogin("tutor", f"Tutor of {plan.tutor_groups[9][0].name}", tutor),
-        DemoLogin("teacher", "Teacher", teacher),
+        DemoLogin("teacher", f"Teacher and tutor of {teacher_group.name}", teacher),
     ]
 
 
