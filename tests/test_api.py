@@ -63,7 +63,7 @@ def results(client: APIClient, path: str, **params: object) -> list[dict]:
 
 def test_anonymous_request_rejected(world: ApiWorld) -> None:
     response = APIClient().get("/api/v1/pupils/")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert "credentials were not provided" in response.json()["detail"]
 
 
@@ -117,7 +117,7 @@ def test_invalid_token_rejected(world: ApiWorld) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = client.get("/api/v1/academies/")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json() == {"detail": "Invalid token."}
 
 
@@ -543,7 +543,24 @@ def test_pagination_page_size_capped() -> None:
     factory = APIRequestFactory()
     assert paginator.get_page_size(Request(factory.get("/", {"page_size": 100000}))) == 500
     assert paginator.get_page_size(Request(factory.get("/", {"page_size": 20}))) == 20
-    assert paginator.get_page_size(Request(factory.get("/", {"page_size": "x"}))) == 50
+    assert paginator.get_page_size(Request(factory.get("/", {}))) == 50
+
+
+@pytest.mark.parametrize("value", ["x", "0", "-5", "1.5"])
+def test_invalid_page_size_rejected(world: ApiWorld, leader: APIClient, value: str) -> None:
+    response = leader.get("/api/v1/pupils/", {"page_size": value})
+
+    assert response.status_code == 400
+    message = response.json()["page_size"][0]
+    assert repr(value) in message
+    assert "from 1 to 500" in message
+
+
+def test_missing_credentials_get_401() -> None:
+    response = APIClient().get("/api/v1/pupils/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert MAX_PAGE_SIZE == 500
 
 
@@ -604,7 +621,7 @@ def test_group_list_queries_constant(
 
 def test_schema_requires_login(world: ApiWorld) -> None:
     response = APIClient().get("/api/schema/")
-    assert response.status_code == 403
+    assert response.status_code == 401
 
 
 def test_schema_served_to_staff(world: ApiWorld) -> None:

@@ -63,6 +63,24 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
 
+    def get_page_size(self, request: Any) -> int:
+        # DRF silently falls back to the default for an invalid page_size;
+        # a caller who asked for a size should learn that it was not used.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size or MAX_PAGE_SIZE
+        text = raw.strip()
+        if not text.isascii() or not text.isdigit() or int(text) < 1:
+            raise exceptions.ValidationError(
+                {
+                    "page_size": [
+                        f"{raw[:40]!r} is not a valid page size. Allowed values: a whole "
+                        f"number from 1 to {MAX_PAGE_SIZE}; larger sizes are capped."
+                    ]
+                }
+            )
+        return min(int(text), MAX_PAGE_SIZE)
+
 
 class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     """A read-only resource whose list and detail share one scoped queryset.
