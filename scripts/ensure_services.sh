@@ -39,3 +39,9 @@ if ! redis_up; then
     exit 1
   fi
 fi
+
+# The test settings name the database "trust"; pytest-django creates
+# test_trust beside it, and Django warns when the named database is missing.
+if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'trust'" | grep -q 1; then
+  createdb -h 127.0.0.1 -U postgres trust
+fi
