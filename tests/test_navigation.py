@@ -83,3 +83,11 @@ def test_admin_site_open_to_trust_admin_only(world, client):
 
     client.force_login(world.users["headteacher"])
     assert client.get("/admin/").status_code == 302
+
+
+def test_import_page_marks_one_section(world, client):
+    client.force_login(world.users["trust_admin"])
+    body = client.get("/pupils/import/").content.decode()
+
+    assert body.count('aria-current="true"') + body.count('aria-current="page"') == 1
+    assert 'href="/pupils/import/" aria-current="page">Imports' in body

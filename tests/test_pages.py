@@ -175,7 +175,9 @@ def test_reports_home_aggregates_only(client, world):
 def test_my_appraisal_for_every_user(client, world, persona):
     response = page(client, world.users[persona], "my-appraisal")
     assert response.status_code == 200
-    assert "objectives appear here once the appraisal cycle opens" in text(response)
+    assert "your objectives, reviews and professional development portfolio appear here" in (
+        text(response)
+    )
 
 
 def test_my_appraisal_shows_own_record(client, world):
