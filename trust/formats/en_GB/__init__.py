@@ -1,0 +1,1 @@
+"""Formats for British English, the only interface language."""
