@@ -89,8 +89,10 @@ class Pupil(models.Model):
     medical_notes = models.TextField(blank=True)
     safeguarding_notes = models.TextField(blank=True)
     # KS2 scaled scores (80 to 120), the prior attainment behind secondary targets.
-    ks2_reading = models.PositiveSmallIntegerField(null=True, blank=True)
-    ks2_maths = models.PositiveSmallIntegerField(null=True, blank=True)
+    ks2_reading = models.PositiveSmallIntegerField(
+        "KS2 reading scaled score", null=True, blank=True
+    )
+    ks2_maths = models.PositiveSmallIntegerField("KS2 maths scaled score", null=True, blank=True)
     # Folded "preferred legal surname" text for search; kept in step by save().
     search_name = models.CharField(max_length=400, editable=False, db_index=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
