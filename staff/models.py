@@ -1,7 +1,10 @@
 """Staff members, their posts and line management, and the role assignments
 that decide what each user may see."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -37,6 +40,14 @@ class StaffMember(models.Model):
     post_type = models.CharField(max_length=20, choices=PostType.choices)
     line_manager = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    # Full-time equivalent: 1.00 full time, 0.60 for three days a week.
+    fte = models.DecimalField(
+        "FTE",
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1.00"))],
     )
     started_on = models.DateField(null=True, blank=True)
     left_on = models.DateField(null=True, blank=True)

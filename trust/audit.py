@@ -45,6 +45,10 @@ def current_actor() -> Any:
     return _actor.get()
 
 
+def current_reason() -> str:
+    return _reason.get()
+
+
 class AuditActorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -160,7 +164,13 @@ def record_bulk(
     AuditEvent.objects.bulk_create(events, batch_size=2000)
 
 
-def record_sensitive_view(user: Any, instance: models.Model, fields: Sequence[str]) -> None:
-    """Log that `user` opened the sensitive fields of `instance`."""
-    with acting_as(user):
+def record_sensitive_view(
+    user: Any, instance: models.Model, fields: Sequence[str], *, reason: str = ""
+) -> None:
+    """Log that `user` opened the sensitive fields of `instance`.
+
+    `reason` says where they were shown, so a printed copy reads differently
+    from a screen view in the trail.
+    """
+    with acting_as(user, reason):
         _event(instance, AuditEvent.Action.VIEW_SENSITIVE, {"fields": list(fields)}).save()

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "academies",
     "pupils",
     "staff",
+    "attendance",
 ]
 
 MIDDLEWARE = [
