@@ -15,6 +15,7 @@ urlpatterns = [
     path("academies/", include("academies.urls")),
     path("pupils/", include("pupils.urls")),
     path("staff/", include("staff.urls")),
+    path("attendance/", include("attendance.urls")),
     path("", include("trust.page_urls")),
     path("api/v1/", include("trust.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

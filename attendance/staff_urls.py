@@ -1,0 +1,3 @@
+"""URL patterns filled in by the attendance pages."""
+
+urlpatterns: list = []
