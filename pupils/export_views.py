@@ -129,7 +129,12 @@ def pupil_profile_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         profile_context(pupil, show_sensitive=show_sensitive, printed_by=printed_by),
     )
     if show_sensitive:
-        record_sensitive_view(request.user, pupil, PROFILE_SENSITIVE_FIELDS)
+        record_sensitive_view(
+            request.user,
+            pupil,
+            PROFILE_SENSITIVE_FIELDS,
+            reason="Printed in the pupil profile PDF",
+        )
 
     response = HttpResponse(pdf, content_type="application/pdf")
     # The file name carries the UPN, never the name, because download folders

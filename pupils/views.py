@@ -176,7 +176,12 @@ def sensitive(request: HttpRequest, pk: int) -> HttpResponse:
     context = _profile_context(request, pupil)
     context["show_sensitive"] = True
     context["needs"] = list(pupil.sen_needs.order_by("rank", "need"))
-    record_sensitive_view(request.user, pupil, [*SENSITIVE_FIELDS, "sen_needs"])
+    record_sensitive_view(
+        request.user,
+        pupil,
+        [*SENSITIVE_FIELDS, "sen_needs"],
+        reason="Shown on the sensitive fields page",
+    )
     return render(request, "pupils/profile.html", context)
 
 
