@@ -37,6 +37,7 @@ from .selectors import (
     can_see_sensitive,
     current_enrolment,
     fsm_ever6_filter,
+    is_disadvantaged,
     pupil_premium_categories,
     search_pupils,
     visible_pupils,
@@ -66,6 +67,7 @@ AUDIT_BATCH_SIZE = 2000
 
 @dataclass(frozen=True)
 class ContactLine:
+    priority: int
     name: str
     relationship: str
     parental_responsibility: bool
@@ -81,9 +83,10 @@ def profile_context(pupil: Pupil, *, show_sensitive: bool, printed_by: str) -> d
     tutor = current.tutor_group.tutor if current and current.tutor_group else None
     history = pupil.enrolments.select_related(
         "academy", "academic_year", "year_group", "tutor_group"
-    ).order_by("start_date", "pk")
+    ).order_by("-start_date", "-pk")
     contacts = [
         ContactLine(
+            priority=contact.priority,
             name=contact.name,
             relationship=contact.relationship,
             parental_responsibility=contact.parental_responsibility,
@@ -104,6 +107,7 @@ def profile_context(pupil: Pupil, *, show_sensitive: bool, printed_by: str) -> d
         "history": list(history),
         "contacts": contacts,
         "premium_categories": pupil_premium_categories(pupil, include_looked_after=show_sensitive),
+        "disadvantaged": is_disadvantaged(pupil),
         "show_sensitive": show_sensitive,
     }
     if show_sensitive:

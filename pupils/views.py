@@ -143,7 +143,7 @@ def _profile_context(request: HttpRequest, pupil: Pupil) -> dict[str, Any]:
     day = clock.today()
     enrolments = pupil.enrolments.select_related(
         "academy", "academic_year", "year_group", "tutor_group"
-    ).order_by("-start_date")
+    ).order_by("-start_date", "-pk")
     sensitive_allowed = can_see_sensitive(request.user, pupil, day)
     categories = pupil_premium_categories(pupil, day, include_looked_after=sensitive_allowed)
     return {
