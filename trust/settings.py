@@ -146,6 +146,9 @@ SHORT_DATE_FORMAT = "d/m/Y"
 DATETIME_FORMAT = "d/m/Y H:i"
 SHORT_DATETIME_FORMAT = "d/m/Y H:i"
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+# Django always localises, and the en-GB locale's own formats ("4 Dec 2026")
+# would win over the settings above; this module sets dd/mm/yyyy for en-GB.
+FORMAT_MODULE_PATH = ["trust.formats"]
 
 # Static and uploaded files -------------------------------------------------
 
