@@ -13,9 +13,10 @@ either side. A first day taken as "afternoon only" or a last day taken as
 weight both days lost and contracted days by FTE.
 """
 
+import bisect
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -61,9 +62,40 @@ def _dmy(day: datetime.date) -> str:
 # Working days ---------------------------------------------------------------
 
 
+class WorkingDays:
+    """A set of working days that also counts the days in a range quickly."""
+
+    def __init__(self, days: Iterable[datetime.date] = ()) -> None:
+        self.ordered = sorted(set(days))
+        self._days = frozenset(self.ordered)
+
+    def __contains__(self, day: object) -> bool:
+        return day in self._days
+
+    def __iter__(self) -> Iterator[datetime.date]:
+        return iter(self.ordered)
+
+    def __len__(self) -> int:
+        return len(self.ordered)
+
+    def count(self, first: datetime.date, last: datetime.date) -> int:
+        """Return how many of the days fall from `first` to `last` inclusive."""
+        if first > last:
+            return 0
+        return bisect.bisect_right(self.ordered, last) - bisect.bisect_left(self.ordered, first)
+
+
+NO_DAYS = WorkingDays()
+
+
+def weekdays(start: datetime.date, end: datetime.date) -> WorkingDays:
+    """Return Monday to Friday from `start` to `end`: the central team's working days."""
+    return WorkingDays(weekdays_between(start, end)) if start <= end else NO_DAYS
+
+
 def working_days_by_academy(
     academies: Iterable[Academy], start: datetime.date, end: datetime.date
-) -> dict[int, frozenset[datetime.date]]:
+) -> dict[int, WorkingDays]:
     """Return each academy's staff working days from `start` to `end`.
 
     Reads each trust's calendar once and every closure in one query, so the
@@ -71,7 +103,7 @@ def working_days_by_academy(
     """
     academies = list(academies)
     if start > end or not academies:
-        return {a.pk: frozenset() for a in academies}
+        return {a.pk: NO_DAYS for a in academies}
     term_days: dict[int, set[datetime.date]] = {}
     for trust_id in {a.trust_id for a in academies}:
         days: set[datetime.date] = set()
@@ -94,16 +126,14 @@ def working_days_by_academy(
         }
         if academy.closed_on is not None:
             days = {day for day in days if day < academy.closed_on}
-        result[academy.pk] = frozenset(days)
+        result[academy.pk] = WorkingDays(days)
     return result
 
 
-def working_days(
-    staff: StaffMember, start: datetime.date, end: datetime.date
-) -> frozenset[datetime.date]:
+def working_days(staff: StaffMember, start: datetime.date, end: datetime.date) -> WorkingDays:
     """Return the days from `start` to `end` that `staff` is contracted to work."""
     if staff.academy_id is None or staff.academy is None:
-        return frozenset(weekdays_between(start, end)) if start <= end else frozenset()
+        return weekdays(start, end)
     return working_days_by_academy([staff.academy], start, end)[staff.academy_id]
 
 
@@ -130,7 +160,7 @@ def absent_sessions(
 
 def days_lost_between(
     absence: StaffAbsence,
-    days: frozenset[datetime.date],
+    days: WorkingDays,
     start: datetime.date | None = None,
     end: datetime.date | None = None,
 ) -> Decimal:
@@ -140,7 +170,7 @@ def days_lost_between(
     last = min(absence.end_date, end) if end else absence.end_date
     if first > last:
         return Decimal(0)
-    whole = sum(1 for day in days if first <= day <= last)
+    whole = days.count(first, last)
     total = Decimal(whole)
     if absence.start_date == absence.end_date:
         sessions = absent_sessions(
@@ -574,9 +604,7 @@ def absence_rates(
     terms = [(label, s, min(e, end)) for label, s, e in _terms_of(year) if s <= end]
     academies = list(academies)
     days_by_academy = working_days_by_academy(academies, year.start_date, end)
-    central_days = (
-        frozenset(weekdays_between(year.start_date, end)) if end >= year.start_date else frozenset()
-    )
+    central_days = weekdays(year.start_date, end)
 
     staff_filter = Q(academy__in=academies)
     if include_central:
@@ -604,9 +632,7 @@ def absence_rates(
 
     for member in staff_rows:
         days = (
-            days_by_academy.get(member.academy_id, frozenset())
-            if member.academy_id
-            else central_days
+            days_by_academy.get(member.academy_id, NO_DAYS) if member.academy_id else central_days
         )
         row = rows[member.academy_id]
         first, last = _employment_bounds(member, year.start_date, end)
@@ -615,7 +641,7 @@ def absence_rates(
             stop = min(last, term_end)
             if start > stop:
                 continue
-            contracted = member.fte * sum(1 for day in days if start <= day <= stop)
+            contracted = member.fte * days.count(start, stop)
             lost_by_reason: dict[str, Decimal] = defaultdict(Decimal)
             for spell in spells_by_staff.get(member.pk, []):
                 lost_by_reason[spell.reason] += member.fte * days_lost_between(
@@ -664,7 +690,7 @@ def people_summaries(
     start = min(window_start, year_start)
     academies = {s.academy_id: s.academy for s in staff if s.academy_id and s.academy}
     days_by_academy = working_days_by_academy(academies.values(), start, to)
-    central = frozenset(weekdays_between(start, to))
+    central = weekdays(start, to)
     spells_by_staff: dict[int, list[StaffAbsence]] = defaultdict(list)
     for spell in StaffAbsence.objects.filter(
         staff__in=[s.pk for s in staff], start_date__lte=to, end_date__gte=start
@@ -673,7 +699,7 @@ def people_summaries(
 
     summaries = []
     for member in staff:
-        days = days_by_academy.get(member.academy_id, frozenset()) if member.academy_id else central
+        days = days_by_academy.get(member.academy_id, NO_DAYS) if member.academy_id else central
         spells = spells_by_staff.get(member.pk, [])
         year_days = [days_lost_between(s, days, year_start, to) for s in spells]
         unplanned = [

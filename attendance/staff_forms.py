@@ -69,6 +69,20 @@ class StaffAbsenceForm(forms.Form):
         for name in ("start_date", "end_date"):
             self.fields[name].widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
 
+    def link_descriptions(self) -> None:
+        """Point each input at its help text and error message, whose ids
+        the template builds from the field's id, for screen readers."""
+        for name, form_field in self.fields.items():
+            field_id = self[name].id_for_label
+            described = []
+            if form_field.help_text:
+                described.append(f"{field_id}-help")
+            if self.is_bound and name in self.errors:
+                described.append(f"{field_id}-error")
+                form_field.widget.attrs["aria-invalid"] = "true"
+            if described:
+                form_field.widget.attrs["aria-describedby"] = " ".join(described)
+
     @classmethod
     def initial_from(cls, absence: StaffAbsence) -> dict[str, Any]:
         return {

@@ -196,6 +196,7 @@ def _form_page(
     status: int = 200,
 ) -> HttpResponse:
     verb = "Change" if absence else "Record"
+    form.link_descriptions()
     return render(
         request,
         "attendance/staff_absence_form.html",

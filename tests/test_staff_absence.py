@@ -660,3 +660,34 @@ def test_demo_loader_spells_are_valid(world):
     reasons = {absence.reason for absence in spells}
     assert Reason.SICKNESS in reasons
     assert Reason.TRAINING in reasons
+
+
+# Page details ---------------------------------------------------------------
+
+
+def test_overview_chart_and_table(world, client):
+    StaffMember.objects.filter(academy=world.oak).exclude(pk=world.staff["subject"].pk).update(
+        left_on=d(31, 8)
+    )
+    # 2 of Oak's 64 working days: 3.1%, and the same for sickness.
+    spell(world.staff["subject"], d(23, 11), d(24, 11))
+    client.force_login(world.user("head"))
+    with time_machine.travel(TODAY, tick=False):
+        page = client.get(reverse("attendance:staff_absence"))
+    body = page.content.decode()
+    assert "<svg" in body
+    assert "Data behind the chart" in body
+    assert '<th scope="row">Oak Academy</th>' in body
+    # Autumn, year to date and sickness in the rates table, and Autumn in
+    # the table behind the chart.
+    assert body.count('<td class="num">3.1</td>') == 4
+
+
+def test_form_links_errors_to_fields(world, client):
+    page = post_record(client, world, "manager", sickness_category="")
+    body = page.content.decode()
+    assert 'id="id_sickness_category-error"' in body
+    assert 'aria-describedby="id_sickness_category-help id_sickness_category-error"' in body
+    assert 'aria-invalid="true"' in body
+    # What was typed stays in the form.
+    assert 'value="23/11/2026"' in body

@@ -14,10 +14,9 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from academies.calendar import weekdays_between
 from academies.models import Academy
 from attendance.models import StaffAbsence
-from attendance.staff_absence import working_days_by_academy
+from attendance.staff_absence import NO_DAYS, weekdays, working_days_by_academy
 from staff.models import PostType, StaffMember
 from trust import audit
 from trust.models import AuditEvent
@@ -186,7 +185,7 @@ def load_staff_absence(
         (datetime.date(current_start, 9, 1), today),
     )
     days_by_academy = working_days_by_academy(list(academies), start, today)
-    central = frozenset(weekdays_between(start, today))
+    central = weekdays(start, today)
     base_seed = rng.getrandbits(64)
 
     members = sorted(staff, key=lambda m: m.email)
@@ -194,14 +193,12 @@ def load_staff_absence(
     spells: list[StaffAbsence] = []
     for member in members:
         person_rng = random.Random(f"{base_seed}-{member.email}")
-        all_days = (
-            days_by_academy.get(member.academy_id, frozenset()) if member.academy_id else central
-        )
+        all_days = days_by_academy.get(member.academy_id, NO_DAYS) if member.academy_id else central
         used: set[datetime.date] = set()
         for year_start, year_end in year_bounds:
             first = max(year_start, member.started_on) if member.started_on else year_start
             last = min(year_end, member.left_on) if member.left_on else year_end
-            days = sorted(day for day in all_days if first <= day <= last)
+            days = [day for day in all_days if first <= day <= last]
             spells.extend(
                 _year_spells(person_rng, member, days, used, user_of.get(member.line_manager_id))
             )
