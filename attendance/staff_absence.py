@@ -19,11 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from academies.calendar import weekdays_between
 from academies.models import AcademicYear, Academy, Closure, Term
@@ -137,8 +137,16 @@ def working_days(staff: StaffMember, start: datetime.date, end: datetime.date) -
     return working_days_by_academy([staff.academy], start, end)[staff.academy_id]
 
 
+class Employed(Protocol):
+    @property
+    def started_on(self) -> datetime.date | None: ...
+
+    @property
+    def left_on(self) -> datetime.date | None: ...
+
+
 def _employment_bounds(
-    staff: StaffMember, start: datetime.date, end: datetime.date
+    staff: Employed, start: datetime.date, end: datetime.date
 ) -> tuple[datetime.date, datetime.date]:
     first = max(start, staff.started_on) if staff.started_on else start
     # left_on is the last day of employment.
@@ -158,8 +166,47 @@ def absent_sessions(
     return sessions or None
 
 
+class SpellDates(Protocol):
+    """The fields of a spell that days lost depend on."""
+
+    @property
+    def start_date(self) -> datetime.date: ...
+
+    @property
+    def start_part(self) -> str: ...
+
+    @property
+    def end_date(self) -> datetime.date: ...
+
+    @property
+    def end_part(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SpellRow:
+    """A spell read as plain values, for figures over many spells."""
+
+    staff_id: int
+    start_date: datetime.date
+    start_part: str
+    end_date: datetime.date
+    end_part: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRow:
+    """A staff member read as plain values, for figures over many people."""
+
+    pk: int
+    academy_id: int | None
+    fte: Decimal
+    started_on: datetime.date | None
+    left_on: datetime.date | None
+
+
 def days_lost_between(
-    absence: StaffAbsence,
+    absence: SpellDates,
     days: WorkingDays,
     start: datetime.date | None = None,
     end: datetime.date | None = None,
@@ -609,17 +656,23 @@ def absence_rates(
     staff_filter = Q(academy__in=academies)
     if include_central:
         staff_filter |= Q(academy__isnull=True)
-    staff_rows = list(
+    on_roll = (
         StaffMember.objects.filter(staff_filter)
         .filter(Q(started_on__isnull=True) | Q(started_on__lte=end))
         .filter(Q(left_on__isnull=True) | Q(left_on__gte=year.start_date))
-        .only("id", "academy_id", "fte", "started_on", "left_on")
     )
-    spells_by_staff: dict[int, list[StaffAbsence]] = defaultdict(list)
-    for spell in StaffAbsence.objects.filter(
-        staff__in=[s.pk for s in staff_rows], start_date__lte=end, end_date__gte=year.start_date
-    ).only("id", "staff_id", "start_date", "start_part", "end_date", "end_part", "reason"):
-        spells_by_staff[spell.staff_id].append(spell)
+    # Plain values, not model instances: a large trust has thousands of
+    # staff and spells, and building instances took most of the time.
+    staff_rows = [
+        StaffRow(*values)
+        for values in on_roll.values_list("id", "academy_id", "fte", "started_on", "left_on")
+    ]
+    spells_by_staff: dict[int, list[SpellRow]] = defaultdict(list)
+    spells = StaffAbsence.objects.filter(
+        staff__in=on_roll.values("id"), start_date__lte=end, end_date__gte=year.start_date
+    ).values_list("staff_id", "start_date", "start_part", "end_date", "end_part", "reason")
+    for values in spells:
+        spells_by_staff[values[0]].append(SpellRow(*values))
 
     rows: dict[int | None, RateRow] = {}
     for academy in sorted(academies, key=lambda a: a.name):
@@ -722,3 +775,67 @@ def people_summaries(
             )
         )
     return summaries
+
+
+def highest_bradford(
+    people: QuerySet[StaffMember], to: datetime.date, limit: int
+) -> list[PersonSummary]:
+    """Return up to `limit` of `people` with the highest Bradford factors to
+    `to`, highest first, leaving out people with no unplanned absence.
+
+    Reads spells as plain values and loads only the people listed, so a
+    trust-wide list stays fast with thousands of staff.
+    """
+    window_start = to - datetime.timedelta(weeks=BRADFORD_WEEKS) + datetime.timedelta(days=1)
+    spells = StaffAbsence.objects.filter(
+        staff__in=people.values("id"),
+        reason__in=BRADFORD_REASONS,
+        start_date__lte=to,
+        end_date__gte=window_start,
+    ).values_list(
+        "staff_id",
+        "start_date",
+        "start_part",
+        "end_date",
+        "end_part",
+        "reason",
+        "staff__academy_id",
+    )
+    spells_by_staff: dict[int, list[SpellRow]] = defaultdict(list)
+    academy_of: dict[int, int | None] = {}
+    for staff_id, start_date, start_part, end_date, end_part, reason, academy_id in spells:
+        spells_by_staff[staff_id].append(
+            SpellRow(staff_id, start_date, start_part, end_date, end_part, reason)
+        )
+        academy_of[staff_id] = academy_id
+    if not spells_by_staff:
+        return []
+
+    academies = Academy.objects.filter(pk__in={a for a in academy_of.values() if a})
+    days_by_academy = working_days_by_academy(academies, window_start, to)
+    central = weekdays(window_start, to)
+    scores: list[tuple[Decimal, int, BradfordFactor]] = []
+    for staff_id, rows in spells_by_staff.items():
+        workplace = academy_of[staff_id]
+        days = central if workplace is None else days_by_academy.get(workplace, NO_DAYS)
+        lost = [days_lost_between(row, days, window_start, to) for row in rows]
+        lost = [value for value in lost if value > 0]
+        if not lost:
+            continue
+        factor = BradfordFactor(
+            spells=len(lost), days=sum(lost, Decimal(0)), window_start=window_start, window_end=to
+        )
+        scores.append((factor.score, staff_id, factor))
+
+    scores.sort(key=lambda item: (-item[0], item[1]))
+    chosen = scores[:limit]
+    members = StaffMember.objects.select_related("academy").in_bulk([s for _score, s, _f in chosen])
+    return [
+        PersonSummary(
+            staff=members[staff_id],
+            days_this_year=Decimal(0),
+            spells_this_year=0,
+            bradford=factor,
+        )
+        for _score, staff_id, factor in chosen
+    ]

@@ -71,27 +71,13 @@ def _rates_context(request: HttpRequest, year: AcademicYear | None) -> dict:
     }
 
 
-def _attention(request: HttpRequest, today: datetime.date, year: AcademicYear | None) -> list:
+def _attention(request: HttpRequest, today: datetime.date) -> list:
     """Return the people with the highest Bradford factors whom the user may
     see by name: everyone for trust HR, an academy's staff for its head."""
     if not (service.is_trust_hr(request.user) or service.headteacher_academy_ids(request.user)):
         return []
-    window_start = (
-        today - datetime.timedelta(weeks=service.BRADFORD_WEEKS) + datetime.timedelta(days=1)
-    )
-    people = (
-        service.visible_absence_people(request.user)
-        .filter(
-            absences__reason__in=service.BRADFORD_REASONS,
-            absences__start_date__lte=today,
-            absences__end_date__gte=window_start,
-        )
-        .distinct()
-    )
-    summaries = service.people_summaries(list(people), year, today)
-    summaries = [s for s in summaries if s.bradford.spells]
-    summaries.sort(key=lambda s: (-s.bradford.score, s.staff.last_name, s.staff.first_name))
-    return summaries[:ATTENTION_LIMIT]
+    people = service.visible_absence_people(request.user)
+    return service.highest_bradford(people, today, ATTENTION_LIMIT)
 
 
 @login_required
@@ -129,7 +115,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "own": own,
         "own_spells": own_spells,
         "reports": service.people_summaries(list(reports), year, today),
-        "attention": _attention(request, today, year),
+        "attention": _attention(request, today),
         "attention_limit": ATTENTION_LIMIT,
         **_rates_context(request, year),
     }

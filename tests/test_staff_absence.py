@@ -691,3 +691,22 @@ def test_form_links_errors_to_fields(world, client):
     assert 'aria-invalid="true"' in body
     # What was typed stays in the form.
     assert 'value="23/11/2026"' in body
+
+
+def test_highest_bradford_order_and_limit(world):
+    subject, colleague, manager = (world.staff[k] for k in ("subject", "colleague", "manager"))
+    # Subject: 2 spells, 3 days = 12. Colleague: 1 spell, 5 days = 5.
+    spell(subject, d(16, 11), d(17, 11))
+    spell(subject, d(23, 11), d(23, 11), reason=Reason.UNAUTHORISED)
+    spell(colleague, d(16, 11), d(20, 11))
+    # Training only: no Bradford factor, so not listed.
+    spell(manager, d(16, 11), d(20, 11), reason=Reason.TRAINING)
+    people = StaffMember.objects.all()
+
+    listed = service.highest_bradford(people, TODAY.date(), 10)
+    assert [p.staff.pk for p in listed] == [subject.pk, colleague.pk]
+    assert listed[0].bradford.score == 12
+    assert listed[1].bradford.score == 5
+
+    top = service.highest_bradford(people, TODAY.date(), 1)
+    assert [p.staff.pk for p in top] == [subject.pk]
