@@ -661,8 +661,8 @@ def absence_rates(
         .filter(Q(started_on__isnull=True) | Q(started_on__lte=end))
         .filter(Q(left_on__isnull=True) | Q(left_on__gte=year.start_date))
     )
-    # Plain values, not model instances: a large trust has thousands of
-    # staff and spells, and building instances took most of the time.
+    # Plain values rather than model instances, because a large trust has
+    # thousands of staff and spells to read on every request.
     staff_rows = [
         StaffRow(*values)
         for values in on_roll.values_list("id", "academy_id", "fte", "started_on", "left_on")

@@ -59,6 +59,9 @@ class StaffAbsenceForm(forms.Form):
     def __init__(self, *args: Any, own_sickness_only: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.own_sickness_only = own_sickness_only
+        for name, form_field in self.fields.items():
+            label = form_field.label or name.replace("_", " ")
+            form_field.error_messages["required"] = f"The {label.lower()} is missing."
         if own_sickness_only:
             reason = self.fields["reason"]
             assert isinstance(reason, forms.ChoiceField)

@@ -60,7 +60,7 @@ def _rates_context(request: HttpRequest, year: AcademicYear | None) -> dict:
             label: [row.terms[index].rate for row in table.rows]  # type: ignore[misc]
             for index, label in enumerate(table.term_labels)
         },
-        y_title="Absence rate (%)",
+        y_title="% of working days lost",
         x_title="Academy",
     )
     return {
@@ -133,7 +133,9 @@ def person(request: HttpRequest, staff_id: int) -> HttpResponse:
     today = clock.today()
     year = academic_year_on(today)
     summary = service.people_summaries([member], year, today)[0]
-    spells = list(StaffAbsence.objects.filter(staff=member).select_related("recorded_by"))
+    spells = list(
+        StaffAbsence.objects.filter(staff=member).select_related("recorded_by__staff_member")
+    )
     days = service.working_days(
         member,
         min((s.start_date for s in spells), default=today),

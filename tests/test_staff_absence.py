@@ -710,3 +710,20 @@ def test_highest_bradford_order_and_limit(world):
 
     top = service.highest_bradford(people, TODAY.date(), 1)
     assert [p.staff.pk for p in top] == [subject.pk]
+
+
+def test_missing_fields_are_named(world, client):
+    page = post_record(client, world, "manager", end_date="", reason="")
+    errors = page.context["form"].errors
+    assert page.status_code == 400
+    assert errors["end_date"] == ["The end date is missing."]
+    assert errors["reason"] == ["The reason is missing."]
+
+
+def test_person_page_names_recorder(world, client):
+    post_record(client, world, "manager")
+    with time_machine.travel(TODAY, tick=False):
+        page = client.get(
+            reverse("attendance:staff_absence_person", args=[world.staff["subject"].pk])
+        )
+    assert "Manager Person, 04/12/2026" in page.content.decode()
