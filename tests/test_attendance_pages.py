@@ -1,0 +1,175 @@
+"""Attendance figure pages: the pupil calendar, year group and academy
+figures with absence lists, sorting, CSV export, scope and dashboards."""
+
+import csv
+import datetime
+import io
+
+import pytest
+import time_machine
+from django.test import Client
+
+from trust.clock import LONDON
+
+from .factories_attstats import mark_days, whole_year_term
+from .personas import TODAY, build_personas
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = datetime.date(2026, 11, 30)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(TODAY.replace(tzinfo=LONDON), tick=False):
+        yield
+
+
+@pytest.fixture
+def world():
+    world = build_personas()
+    whole_year_term(world.academic_year)
+    obrien = world.pupils["oak9a_obrien"]
+    mark_days(obrien, MONDAY, ["/", "\\", "/", "\\", "/", "G", "U", "O"])
+    mark_days(world.pupils["oak9b_patel"], MONDAY, ["O"] * 6 + ["I"] * 3)
+    mark_days(world.pupils["oak9a_smithjones"], MONDAY, ["/"] * 10)
+    return world
+
+
+def client_for(world, persona):
+    client = Client()
+    client.force_login(world.users[persona])
+    return client
+
+
+def body(response):
+    return response.content.decode()
+
+
+def test_pupil_page_calendar_figures_and_missing(world):
+    obrien = world.pupils["oak9a_obrien"]
+
+    response = client_for(world, "head_of_year").get(f"/attendance/pupils/{obrien.pk}/")
+
+    assert response.status_code == 200
+    html = body(response)
+    assert "62.5%" in html
+    assert "cat-unauthorised" in html
+    assert "cat-missing" in html
+    assert "Friday 04/12/2026 morning" in html
+    assert "30/11/2026" in html
+    assert "Attendance codes in force" in html
+
+
+def test_pupil_page_query_count_fixed(world, django_assert_max_num_queries):
+    obrien = world.pupils["oak9a_obrien"]
+    client = client_for(world, "headteacher")
+    client.get(f"/attendance/pupils/{obrien.pk}/")
+
+    with django_assert_max_num_queries(25):
+        response = client.get(f"/attendance/pupils/{obrien.pk}/")
+
+    assert response.status_code == 200
+
+
+def test_pupil_page_out_of_scope_is_404(world):
+    patel = world.pupils["oak9b_patel"]
+
+    assert client_for(world, "tutor").get(f"/attendance/pupils/{patel.pk}/").status_code == 404
+    assert client_for(world, "trustee").get(f"/attendance/pupils/{patel.pk}/").status_code == 404
+
+
+def test_pupil_page_bad_year_is_400(world):
+    obrien = world.pupils["oak9a_obrien"]
+
+    response = client_for(world, "headteacher").get(f"/attendance/pupils/{obrien.pk}/?year=x9")
+
+    assert response.status_code == 400
+    assert "x9" in body(response)
+
+
+def test_year_group_page_lists_and_sorts(world):
+    year9 = world.year_groups["oak9"]
+    client = client_for(world, "head_of_year")
+
+    by_rate = body(client.get(f"/attendance/year-groups/{year9.pk}/"))
+    by_name = body(client.get(f"/attendance/year-groups/{year9.pk}/?sort=name"))
+
+    assert by_rate.index("Isla Patel") < by_rate.index("Aoife O&#x27;Brien")
+    assert by_name.index("Aoife O&#x27;Brien") < by_name.index("Isla Patel")
+    assert "Noah Smith-Jones" not in by_rate.split("Persistent absence</h2>")[1]
+    assert "Severely absent pupils" in by_rate
+
+
+def test_year_group_csv_matches_pupil_figures(world):
+    year9 = world.year_groups["oak9"]
+
+    response = client_for(world, "headteacher").get(
+        f"/attendance/year-groups/{year9.pk}/?export=csv"
+    )
+
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][0] == "Pupil"
+    patel = next(r for r in rows if r[0] == "Isla Patel")
+    assert patel[4:7] == ["3", "6", "9"]
+    assert patel[-1] == "Yes"
+
+
+def test_academy_page_for_trustee_has_no_names(world):
+    oak = world.academies["oak"]
+    client = client_for(world, "trustee")
+
+    response = client.get(f"/attendance/academies/{oak.pk}/")
+
+    assert response.status_code == 200
+    html = body(response)
+    assert "Patel" not in html
+    assert "O&#x27;Brien" not in html
+    assert "Pupil lists are not shown" in html
+    assert client.get(f"/attendance/academies/{oak.pk}/?export=csv").status_code == 404
+
+
+def test_group_pages_out_of_scope_404(world):
+    elm = world.academies["elm"]
+    head = client_for(world, "headteacher")
+
+    assert head.get(f"/attendance/academies/{elm.pk}/").status_code == 404
+    assert head.get(f"/attendance/year-groups/{world.year_groups['elm9'].pk}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [("sort=size", "size"), ("from=01/09/2026", "01/09/2026"), ("export=pdf", "pdf")],
+)
+def test_group_page_bad_parameter_400(world, query, shown):
+    oak = world.academies["oak"]
+
+    response = client_for(world, "headteacher").get(f"/attendance/academies/{oak.pk}/?{query}")
+
+    assert response.status_code == 400
+    assert shown in body(response)
+
+
+@pytest.mark.parametrize("extra", [0, 8])
+def test_academy_page_queries_do_not_grow(world, extra, django_assert_max_num_queries):
+    group = world.tutor_groups["9B"]
+    from .factories_pages import enrol_pupils
+
+    for pupil in enrol_pupils(group, extra):
+        mark_days(pupil, MONDAY, ["O"] * 4)
+    client = client_for(world, "headteacher")
+    client.get(f"/attendance/academies/{world.academies['oak'].pk}/")
+
+    with django_assert_max_num_queries(20):
+        response = client.get(f"/attendance/academies/{world.academies['oak'].pk}/")
+
+    assert response.status_code == 200
+
+
+def test_profile_links_to_attendance(world):
+    obrien = world.pupils["oak9a_obrien"]
+
+    html = body(client_for(world, "headteacher").get(f"/pupils/{obrien.pk}/"))
+
+    assert f'href="/attendance/pupils/{obrien.pk}/"' in html
