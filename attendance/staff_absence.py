@@ -90,6 +90,8 @@ NO_DAYS = WorkingDays()
 
 def weekdays(start: datetime.date, end: datetime.date) -> WorkingDays:
     """Return Monday to Friday from `start` to `end`: the central team's working days."""
+    # NOTE: bank holidays count as working days here, because the trust
+    # calendar records no bank holidays outside academies' closures.
     return WorkingDays(weekdays_between(start, end)) if start <= end else NO_DAYS
 
 

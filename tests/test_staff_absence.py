@@ -292,6 +292,7 @@ def test_person_page_visibility(world, client, viewer):
         page = client.get(
             reverse("attendance:staff_absence_person", args=[world.staff["subject"].pk])
         )
+    assert service.can_see_person(world.user(viewer), world.staff["subject"]) == (viewer in ALLOWED)
     if viewer in ALLOWED:
         assert page.status_code == 200
         assert "Bradford factor" in page.content.decode()
