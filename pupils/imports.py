@@ -274,6 +274,8 @@ class PupilImportPlan:
     def summary(self) -> dict[str, int]:
         return {
             "rows": self.row_count,
+            # One row can have several invalid cells, so rows and problems differ.
+            "error_rows": len({error.line for error in self.errors}),
             "errors": len(self.errors),
             "new": len(self.new_rows),
             "updated": len(self.updated_rows),

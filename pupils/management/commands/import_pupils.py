@@ -25,7 +25,8 @@ def format_plan(plan: PupilImportPlan) -> list[str]:
         f"Academy: {plan.academy.name} (URN {plan.academy.urn}); file read as {plan.description}.",
         f"{summary['rows']} rows: {summary['new']} new pupils, {summary['updated']} updated "
         f"pupils, {summary['unchanged']} unchanged, {summary['moved']} moving from another "
-        f"academy, {summary['reviews']} to review, {summary['errors']} errors.",
+        f"academy, {summary['reviews']} to review, {summary['error_rows']} rows with errors "
+        f"({summary['errors']} problems).",
     ]
     if plan.new_tutor_groups:
         groups = ", ".join(f"{name} ({year})" for name, year in plan.new_tutor_group_list)
