@@ -7,10 +7,13 @@ keeps in step with the marks, so a group's figures cost a fixed number of
 queries whatever the number of pupils. Rates come from statistics.py.
 """
 
+import csv
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.db.models import (
@@ -25,7 +28,15 @@ from django.db.models import (
     Sum,
 )
 
-from academies.models import AcademicYear, Academy, Closure, TutorGroup, YearGroup, year_group_name
+from academies.models import (
+    AcademicYear,
+    Academy,
+    Closure,
+    Phase,
+    TutorGroup,
+    YearGroup,
+    year_group_name,
+)
 from academies.services import school_days
 from pupils.models import Enrolment, Pupil, SenStatus, Sex
 from pupils.selectors import disadvantaged_filter, visible_pupils
@@ -43,6 +54,16 @@ BANDS = (
     (97.0, "excellent", "Excellent"),
     (95.0, "expected", "Expected"),
 )
+
+# Each band takes the colour of the category it is nearest, and is always
+# shown with its word.
+BAND_CSS = {
+    "excellent": "cat-present",
+    "expected": "cat-present",
+    "at-risk": "cat-authorised",
+    "persistent": "cat-unauthorised",
+    "severe": "cat-unauthorised",
+}
 
 
 # Dates -----------------------------------------------------------------------
@@ -534,3 +555,87 @@ def group_fields(figures: GroupFigures) -> dict[str, Any]:
         }
     )
     return data
+
+
+# Dashboards --------------------------------------------------------------------
+
+NATIONAL_DATA = (
+    Path(__file__).resolve().parent / "data" / "attendance-england-2025-26-year-to-date.csv"
+)
+NATIONAL_SOURCE = "DfE pupil attendance in schools, England, 2025/26 academic year to date"
+# The published national rows are by phase; other phases compare with all schools.
+NATIONAL_PHASES = {
+    Phase.PRIMARY: "Primary",
+    Phase.SECONDARY: "Secondary",
+    Phase.SPECIAL: "Special",
+}
+
+
+@dataclass(frozen=True)
+class NationalFigures:
+    phase_label: str
+    year: str
+    attendance_rate: float
+    persistent_absence_rate: float
+    source: str = NATIONAL_SOURCE
+
+
+@functools.cache
+def _national_rows() -> dict[str, dict[str, str]]:
+    with NATIONAL_DATA.open(newline="", encoding="utf-8") as handle:
+        return {
+            row["education_phase"]: row
+            for row in csv.DictReader(handle)
+            if row["geographic_level"] == "National"
+        }
+
+
+def national_figures(phase: str) -> NationalFigures | None:
+    """Return England's published figures for an academy of `phase`: its
+    phase's row, or all state-funded schools for a phase published without one."""
+    name = NATIONAL_PHASES.get(Phase(phase), "Total") if phase in Phase.values else "Total"
+    row = _national_rows().get(name)
+    if row is None:
+        return None
+    period = row["time_period"]
+    return NationalFigures(
+        phase_label=f"{name.lower()} schools" if name != "Total" else "all schools",
+        year=f"{period[:4]}/{period[4:]}",
+        attendance_rate=one_decimal(float(row["attendance_perc"])) or 0.0,
+        persistent_absence_rate=one_decimal(float(row["pa_perc"])) or 0.0,
+    )
+
+
+@dataclass
+class AcademyAttendance:
+    academy: Academy | None
+    figures: GroupFigures
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return one_decimal(self.figures.counts.attendance_rate)
+
+    @property
+    def persistent_absence_rate(self) -> float | None:
+        return one_decimal(self.figures.persistent_absence_rate)
+
+    @property
+    def band(self) -> tuple[str, str]:
+        return band(self.figures.counts.attendance_rate)
+
+    @property
+    def band_css(self) -> str:
+        return BAND_CSS.get(self.band[0], "cat-not-counted")
+
+
+def academies_attendance(
+    academies: Iterable[Academy], start: datetime.date, end: datetime.date
+) -> tuple[list[AcademyAttendance], GroupFigures]:
+    """Return each academy's figures over the range and their total, in one query."""
+    chosen = list(academies)
+    target = GroupTarget(academy_ids=tuple(a.pk for a in chosen))
+    report = group_report(target, start, end, with_splits=False)
+    per_academy = report.by_academy()
+    empty = group_figures([])
+    rows = [AcademyAttendance(a, per_academy.get(a.pk, empty)) for a in chosen]
+    return rows, report.figures

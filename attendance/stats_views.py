@@ -33,13 +33,7 @@ def category_css(category: str) -> str:
 
 def band_css(key: str) -> str:
     """Return the category colour class that goes with an attendance band."""
-    return {
-        "excellent": "cat-present",
-        "expected": "cat-present",
-        "at-risk": "cat-authorised",
-        "persistent": "cat-unauthorised",
-        "severe": "cat-unauthorised",
-    }.get(key, "cat-not-counted")
+    return selectors.BAND_CSS.get(key, "cat-not-counted")
 
 
 def code_key(day: datetime.date) -> list[dict[str, str]]:

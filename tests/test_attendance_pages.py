@@ -173,3 +173,51 @@ def test_profile_links_to_attendance(world):
     html = body(client_for(world, "headteacher").get(f"/pupils/{obrien.pk}/"))
 
     assert f'href="/attendance/pupils/{obrien.pk}/"' in html
+
+
+def test_academy_dashboard_attendance_against_national(world):
+    # Oak: O'Brien 5 of 8, Patel 0 of 9, Smith-Jones 10 of 10: 15 of 27.
+    html = body(client_for(world, "headteacher").get("/academy/"))
+
+    assert "Attendance this academic year" in html
+    assert "55.6%" in html
+    assert "Severe absence" in html
+    assert "England, secondary schools: 91.5%" in html
+    assert "2025/26" in html
+    assert "Persistent absence" in html
+
+
+def test_trust_dashboard_row_per_academy(world):
+    html = body(client_for(world, "trust_leader").get("/trust/"))
+
+    table = html.split("Attendance by academy")[1]
+    assert "Oak Academy" in table
+    assert "Elm Academy" in table
+    assert "55.6" in table
+    assert "66.7" in table
+    assert "Severe absence" in html
+    assert "England, all schools: 93.1%" in html
+
+
+def test_reports_home_aggregates_without_names(world):
+    html = body(client_for(world, "trustee").get("/reports/"))
+
+    assert "Attendance by academy" in html
+    assert "55.6" in html
+    assert "Patel" not in html
+    assert "O&#x27;Brien" not in html
+
+
+@pytest.mark.parametrize("extra", [0, 8])
+def test_dashboards_queries_do_not_grow(world, extra, django_assert_max_num_queries):
+    from .factories_pages import enrol_pupils
+
+    for pupil in enrol_pupils(world.tutor_groups["9E"], extra):
+        mark_days(pupil, MONDAY, ["/"] * 4)
+    leader = client_for(world, "trust_leader")
+    leader.get("/trust/")
+
+    with django_assert_max_num_queries(20):
+        assert leader.get("/trust/").status_code == 200
+    with django_assert_max_num_queries(20):
+        assert leader.get("/reports/").status_code == 200

@@ -20,6 +20,7 @@ from academies.selectors import (
     visible_tutor_groups,
     visible_year_groups,
 )
+from attendance import selectors as attendance_selectors
 from pupils.models import Pupil
 from pupils.selectors import (
     on_roll_in,
@@ -144,10 +145,15 @@ def academy_dashboard(request: HttpRequest) -> HttpResponse:
         preferred = [a for a in choices if a.pk in scope.pupil_academy_ids]
         candidates = preferred or choices
         chosen = candidates[0] if candidates else None
-    figures = chart = None
+    figures = chart = attendance = national = None
+    attendance_start, attendance_end = attendance_selectors.default_range(day)
     if chosen is not None:
         figures = academy_figures([chosen], day)[0]
         chart = year_group_chart(figures)
+        attendance = attendance_selectors.academies_attendance(
+            [chosen], attendance_start, attendance_end
+        )[0][0]
+        national = attendance_selectors.national_figures(chosen.phase)
     return render(
         request,
         "trust/academy_dashboard.html",
@@ -158,6 +164,10 @@ def academy_dashboard(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "chart": chart,
             "today": day,
+            "attendance": attendance,
+            "national": national,
+            "attendance_start": attendance_start,
+            "attendance_end": attendance_end,
             "sees_pupils": chosen is not None
             and (scope.all_pupils or chosen.pk in scope.pupil_academy_ids),
         },
@@ -173,6 +183,19 @@ def _trust_totals(rows: list[AcademyFigures]) -> dict[str, Any]:
         "sen_percent": round(100 * sen / total, 1) if total else None,
         "disadvantaged_percent": round(100 * disadvantaged / total, 1) if total else None,
         "staff": sum(r.staff for r in rows),
+    }
+
+
+def _attendance_context(academies: list[Academy], day: Any) -> dict[str, Any]:
+    """Return each academy's attendance this academic year and the trust's total."""
+    start, end = attendance_selectors.default_range(day)
+    rows, total = attendance_selectors.academies_attendance(academies, start, end)
+    return {
+        "attendance_rows": rows,
+        "attendance_start": start,
+        "attendance_end": end,
+        "trust_attendance": attendance_selectors.AcademyAttendance(None, total),
+        "national": attendance_selectors.national_figures("total"),
     }
 
 
@@ -200,6 +223,7 @@ def trust_dashboard(request: HttpRequest) -> HttpResponse:
             "totals": _trust_totals(rows),
             "chart": chart,
             "today": day,
+            **_attendance_context([r.academy for r in rows], day),
         },
     )
 
@@ -229,6 +253,7 @@ def reports_home(request: HttpRequest) -> HttpResponse:
             "phases": sorted(phases.items()),
             "chart": chart,
             "today": day,
+            **_attendance_context([r.academy for r in rows], day),
         },
     )
 
