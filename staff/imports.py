@@ -168,7 +168,6 @@ class _RowReader:
 
     def read(self, row: Row) -> PlannedStaff | None:
         self.row = row
-        before = len(self.errors)
         values: dict[str, Any] = {}
 
         for name, limit in TEXT_LIMITS.items():
@@ -192,10 +191,14 @@ class _RowReader:
         self._academy(values)
         self._started_on(values)
 
-        if len(self.errors) > before or email is None:
+        if email is None and manager is None:
             return None
-        values["email"] = email
-        return PlannedStaff(line=row.line, email=email, values=values, manager_email=manager)
+        if email is not None:
+            values["email"] = email
+        # A row with invalid cells is still returned, so the checks across rows
+        # (unknown line managers, duplicates, loops) report its other problems in
+        # the same preview. build_staff_plan drops every row that has an error.
+        return PlannedStaff(line=row.line, email=email or "", values=values, manager_email=manager)
 
     def _text(self, name: str) -> str | None:
         assert self.row is not None
@@ -290,7 +293,8 @@ def build_staff_plan(
     reader = _RowReader(table, _academy_lookup(academies))
     rows = [planned for row in table.rows if (planned := reader.read(row)) is not None]
     plan.errors.extend(reader.errors)
-    rows = _without_duplicates(plan, table, rows)
+    _report_unknown_managers(plan, table, rows)
+    rows = _without_duplicates(plan, table, [r for r in rows if r.email])
     _match(plan, table, rows)
     plan.errors.sort(key=lambda e: (e.line, e.column))
     error_lines = {e.line for e in plan.errors}
@@ -323,17 +327,26 @@ def _without_duplicates(
     return [r for r in rows if counts[r.email] == 1]
 
 
-def _match(plan: StaffImportPlan, table: Table, rows: list[PlannedStaff]) -> None:
-    emails = {r.email for r in rows} | {r.manager_email for r in rows if r.manager_email}
-    stored = {
+def _stored_by_email(emails: set[str]) -> dict[str, StaffMember]:
+    """Return the stored staff members whose email, ignoring case, is in `emails`."""
+    return {
         s.email_lower: s
         for s in StaffMember.objects.annotate(email_lower=Lower("email")).filter(
             email_lower__in=emails
         )
     }
-    in_file = {r.email for r in rows}
+
+
+def _report_unknown_managers(plan: StaffImportPlan, table: Table, rows: list[PlannedStaff]) -> None:
+    """Report line managers neither in the file nor stored, on every row that names one.
+
+    A manager whose own row has errors still counts as in the file, because
+    correcting that row is enough for the import to go through.
+    """
+    in_file = {r.email for r in rows if r.email}
+    outside_file = {r.manager_email for r in rows if r.manager_email} - in_file
+    stored = _stored_by_email(outside_file) if outside_file else {}
     for row in rows:
-        row.staff = stored.get(row.email)
         if row.manager_email and row.manager_email not in in_file | stored.keys():
             plan.errors.append(
                 RowError(
@@ -344,7 +357,13 @@ def _match(plan: StaffImportPlan, table: Table, rows: list[PlannedStaff]) -> Non
                     "already stored; add the line manager's row or correct the address.",
                 )
             )
-            continue
+
+
+def _match(plan: StaffImportPlan, table: Table, rows: list[PlannedStaff]) -> None:
+    emails = {r.email for r in rows} | {r.manager_email for r in rows if r.manager_email}
+    stored = _stored_by_email(emails)
+    for row in rows:
+        row.staff = stored.get(row.email)
         if row.staff is None:
             continue
         staff = row.staff
