@@ -213,11 +213,17 @@ def closure_add(
         closure = Closure.objects.create(
             academy=academy, date=date, kind=kind, sessions=sessions, reason=reason
         )
+        # Every pupil needs a code for every session: # or Y4, written in the
+        # same transaction so a closure never exists without its marks.
+        from attendance.services import closure_marks_write
+
+        written = closure_marks_write(closure=closure, actor=actor)
     logger.info(
-        "closure added academy=%s date=%s kind=%s actor=%s",
+        "closure added academy=%s date=%s kind=%s marks=%s actor=%s",
         academy.pk,
         date.isoformat(),
         kind,
+        written,
         getattr(actor, "pk", None),
     )
     return closure

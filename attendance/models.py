@@ -278,3 +278,36 @@ class StaffAbsence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} {self.start_date:%d/%m/%Y} to {self.end_date:%d/%m/%Y}"
+
+
+class RegisterCover(models.Model):
+    """A teacher assigned to take one tutor group's register on one date,
+    when the tutor is away. The teacher may take the register but not
+    correct marks that others saved."""
+
+    class Sessions(models.TextChoices):
+        BOTH = "both", "Whole day"
+        AM = "AM", "Morning"
+        PM = "PM", "Afternoon"
+
+    tutor_group = models.ForeignKey(TutorGroup, on_delete=models.CASCADE, related_name="covers")
+    date = models.DateField()
+    sessions = models.CharField(max_length=4, choices=Sessions.choices, default=Sessions.BOTH)
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="register_covers")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "tutor_group"]
+        indexes = [
+            models.Index(fields=["staff", "date"]),
+            models.Index(fields=["tutor_group", "date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cover of {self.tutor_group.name} on {self.date:%d/%m/%Y}"
+
+    def covers(self, session: str) -> bool:
+        return self.sessions in (self.Sessions.BOTH, session)

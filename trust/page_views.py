@@ -80,6 +80,8 @@ def my_year(request: HttpRequest) -> HttpResponse:
             sections.append(
                 {"year_group": group, "count": len(in_group), "groups": _group_register(in_group)}
             )
+    from attendance.views import morning_context
+
     return render(
         request,
         "trust/my_year.html",
@@ -88,6 +90,7 @@ def my_year(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "today": day,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
+            **morning_context(request.user),
         },
     )
 
