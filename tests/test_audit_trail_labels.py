@@ -129,8 +129,7 @@ def test_sensitive_page_view_reason_in_trail(client, world):
 
     body = trail(client, world.users["trust_admin"], "pupils:audit", pupil.pk)
     assert "Shown on the sensitive fields page" in body
-    assert "Medical notes" in body
-    assert "SEN needs" in body
+    assert "Medical notes, Safeguarding notes, SEN needs" in body
 
 
 def test_printed_profile_reason_in_trail(client, world):

@@ -62,11 +62,19 @@ def _fields_by_name(model: type[Model] | None) -> dict[str, Any]:
     return fields
 
 
+# Labels for reverse relations whose model's verbose name Django derives
+# from the class name, which loses the acronym ("sen needs").
+# NOTE: a verbose_name_plural on SenNeed.Meta would make this entry unnecessary.
+_RELATION_LABELS = {"sen_needs": "SEN needs"}
+
+
 def _field_label(name: str, field: Any) -> str:
     if field is None:
         return name
     if isinstance(field, ForeignObjectRel):
         # A reverse relation such as pupil.sen_needs is named by the related model.
+        if name in _RELATION_LABELS:
+            return _RELATION_LABELS[name]
         return capfirst(str(field.related_model._meta.verbose_name_plural))
     return capfirst(str(field.verbose_name))
 
