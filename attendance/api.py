@@ -41,6 +41,25 @@ RANGE_PARAMETERS = [
 ]
 
 
+COHORT_PARAMETER = OpenApiParameter(
+    "cohort",
+    OpenApiTypes.BOOL,
+    description="true to count only pupils aged 5 to 15 on the 31 August before the "
+    "range, as the DfE's national figures do. Default: false.",
+)
+
+
+def _cohort(request: Request) -> bool:
+    raw = request.query_params.get("cohort", "").strip().lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise exceptions.ValidationError(
+        {"cohort": [f"{raw[:40]!r} is not a valid value for cohort. Allowed values: true, false."]}
+    )
+
+
 def _rate(help_text: str) -> serializers.FloatField:
     return serializers.FloatField(allow_null=True, help_text=help_text)
 
@@ -124,7 +143,8 @@ class GroupAttendanceView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         group: Model = get_object_or_404(self.groups(request), pk=pk)
         start, end = _date_range(request)
-        figures = selectors.group_figures_for(group, start, end)  # type: ignore[arg-type]
+        cohort = _cohort(request)
+        figures = selectors.group_figures_for(group, start, end, cohort=cohort)  # type: ignore[arg-type]
         data = selectors.group_fields(figures)
         data["persistent_absence"] = None
         data["severe_absence"] = None
@@ -135,7 +155,7 @@ def _group_schema(noun: str, operation: str) -> Any:
     return extend_schema(
         operation_id=f"{operation}_attendance_retrieve",
         summary=f"A {noun}'s attendance figures",
-        parameters=RANGE_PARAMETERS,
+        parameters=[*RANGE_PARAMETERS, COHORT_PARAMETER],
         responses={200: GroupFiguresSerializer},
         tags=["attendance"],
     )

@@ -9,6 +9,7 @@ from django.db.utils import NotSupportedError
 from rest_framework.test import APIClient
 
 from attendance.models import AttendanceMark
+from pupils.models import Pupil
 from trust.clock import LONDON
 
 from .factories_attstats import mark_days, whole_year_term
@@ -287,3 +288,23 @@ def test_correction_needs_reason_and_reports_conflict(world):
     assert corrected.status_code == 200
     assert corrected.json()["changed"] == 1
     assert AttendanceMark.objects.get(pupil=obrien).code == "M"
+
+
+def test_group_cohort_parameter(world):
+    in_week(world)
+    oak = world.academies["oak"]
+    head = client_for(world, "headteacher")
+    # Aged 16 on 31/08/2026, so outside the DfE cohort.
+    Pupil.objects.filter(pk=world.pupils["oak9b_patel"].pk).update(
+        date_of_birth=datetime.date(2009, 1, 1)
+    )
+
+    everyone = head.get(f"/api/v1/academies/{oak.pk}/attendance/").json()
+    cohort = head.get(f"/api/v1/academies/{oak.pk}/attendance/?cohort=true").json()
+    bad = head.get(f"/api/v1/academies/{oak.pk}/attendance/?cohort=maybe")
+
+    assert everyone["enrolments"] == 2
+    assert cohort["enrolments"] == 1
+    assert cohort["unauthorised_absence_sessions"] == 3
+    assert bad.status_code == 400
+    assert "'maybe'" in bad.json()["cohort"][0]
