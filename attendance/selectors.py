@@ -629,12 +629,16 @@ class AcademyAttendance:
 
 
 def academies_attendance(
-    academies: Iterable[Academy], start: datetime.date, end: datetime.date
+    academies: Iterable[Academy],
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    cohort: bool = False,
 ) -> tuple[list[AcademyAttendance], GroupFigures]:
     """Return each academy's figures over the range and their total, in one query."""
     chosen = list(academies)
     target = GroupTarget(academy_ids=tuple(a.pk for a in chosen))
-    report = group_report(target, start, end, with_splits=False)
+    report = group_report(target, start, end, cohort=cohort, with_splits=False)
     per_academy = report.by_academy()
     empty = group_figures([])
     rows = [AcademyAttendance(a, per_academy.get(a.pk, empty)) for a in chosen]

@@ -183,6 +183,7 @@ def test_academy_dashboard_attendance_against_national(world):
     assert "55.6%" in html
     assert "Severe absence" in html
     assert "England, secondary schools: 91.5%" in html
+    assert "Pupils aged 5 to 15: 55.6%" in html
     assert "2025/26" in html
     assert "Persistent absence" in html
 

@@ -148,7 +148,7 @@ def academy_dashboard(request: HttpRequest) -> HttpResponse:
         preferred = [a for a in choices if a.pk in scope.pupil_academy_ids]
         candidates = preferred or choices
         chosen = candidates[0] if candidates else None
-    figures = chart = attendance = national = None
+    figures = chart = attendance = national = cohort_attendance = None
     attendance_start, attendance_end = attendance_selectors.default_range(day)
     if chosen is not None:
         figures = academy_figures([chosen], day)[0]
@@ -157,6 +157,10 @@ def academy_dashboard(request: HttpRequest) -> HttpResponse:
             [chosen], attendance_start, attendance_end
         )[0][0]
         national = attendance_selectors.national_figures(chosen.phase)
+        # The national figures cover pupils of compulsory school age only.
+        cohort_attendance = attendance_selectors.academies_attendance(
+            [chosen], attendance_start, attendance_end, cohort=True
+        )[0][0]
     return render(
         request,
         "trust/academy_dashboard.html",
@@ -169,6 +173,7 @@ def academy_dashboard(request: HttpRequest) -> HttpResponse:
             "today": day,
             "attendance": attendance,
             "national": national,
+            "cohort_attendance": cohort_attendance,
             "attendance_start": attendance_start,
             "attendance_end": attendance_end,
             "sees_pupils": chosen is not None
