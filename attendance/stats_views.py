@@ -64,10 +64,14 @@ def figures_context(counts: Counts) -> dict[str, Any]:
 
 
 def trend_chart(title: str, weeks: list[tuple[datetime.date, Counts]]) -> Chart:
+    # A week of closures only has no possible session, so it has no rate to plot.
+    counted = [(week, counts) for week, counts in weeks if counts.possible > 0]
     return line_chart(
         title=title,
-        labels=[f"{week:%d/%m/%Y}" for week, _ in weeks],
-        series={"Attendance (%)": [one_decimal(c.attendance_rate) or 0 for _, c in weeks]},
+        labels=[f"{week:%d/%m/%Y}" for week, _ in counted],
+        series={
+            "Attendance (%)": [one_decimal(counts.attendance_rate) or 0.0 for _, counts in counted]
+        },
         y_title="Attendance (%)",
         x_title="Week beginning",
     )
