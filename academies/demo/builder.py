@@ -14,7 +14,7 @@ from django.db import transaction
 
 from trust import clock
 
-from . import pupils, staffing, structure
+from . import attendance, pupils, staffing, structure
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def build_demo_trust(options: SeedOptions) -> SeedResult:
         staffing.save_roles(staff)
         structure.create_closures(ctx)
         rows = pupils.create_pupils(ctx)
+        attendance.load_attendance(ctx)
     return SeedResult(
         academies=len(ctx.plans),
         pupils=len(rows.pupils),
