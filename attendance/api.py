@@ -92,7 +92,8 @@ class FiguresSerializer(serializers.Serializer):
 
 
 class GroupFiguresSerializer(FiguresSerializer):
-    """A group's figures: summed counts per enrolment (pupil and academy)."""
+    """A group's figures: counts summed per enrolment (pupil and academy) over
+    the whole weeks (Monday to Sunday) that the range touches."""
 
     enrolments = serializers.IntegerField(help_text="Enrolments with a possible session.")
     persistent_absence_count = serializers.IntegerField()

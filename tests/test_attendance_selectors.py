@@ -281,3 +281,24 @@ def test_parse_range_messages():
 )
 def test_bands(rate, key):
     assert selectors.band(rate)[0] == key
+
+
+def test_database_sums_equal_per_pupil_sums(school):
+    other = AcademyFactory(trust=school["trust"], name="Birch Academy")
+    other_group = TutorGroupFactory(academy=other, academic_year=school["year"], name="9B")
+    with frozen(FRIDAY):
+        for codes in (["/"] * 8, ["/"] * 7 + ["O"], ["I"] * 4 + ["/"] * 4, ["D"] * 2):
+            mark_days(enrol(school), MONDAY, codes)
+        mark_days(enrol(school, group=other_group), MONDAY, ["G", "/", "/"])
+        academies = [school["academy"], other]
+        expected = group_report(
+            GroupTarget(academy_ids=(school["academy"].pk, other.pk)), *selectors.default_range()
+        ).by_academy()
+        rows, total = selectors.academies_attendance(academies, *selectors.default_range())
+
+    for row in rows:
+        assert row.figures == expected[row.academy.pk]
+    assert total.enrolments == 4
+    assert total.persistent_absence_count == 3
+    assert total.severe_absence_count == 1
+    assert total.counts.possible == 27
