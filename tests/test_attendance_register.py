@@ -24,6 +24,9 @@ from .personas import TODAY, build_personas
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.date(2026, 12, 4)
+# Queries of one register save, measured at 29 for 35 pupils: the count does not
+# depend on the number of pupils (see test_register_save_queries_constant).
+QUERY_BOUND_SAVE = 29
 
 
 @pytest.fixture
@@ -620,3 +623,86 @@ def _morning_queries(world, extra):
 
 def test_morning_queries_do_not_grow(world):
     assert _morning_queries(world, 1) == _morning_queries(world, 6)
+
+
+def _view_read_queries(size):
+    group, pupils = group_with_pupils(size)
+    officer = StaffFactory(academy=group.academy)
+    grant(officer, Role.ATTENDANCE_OFFICER, group.academy)
+    marks_save(
+        actor=officer.user,
+        day=DAY,
+        session="AM",
+        marks=[MarkInput(pupil_id=p.pk, code="/") for p in pupils[:-1]],
+        tutor_group=group,
+    )
+    client = client_for(officer.user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url(group))
+    assert response.status_code == 200
+    assert f"{size} on roll: {size - 1} present" in response.content.decode()
+    return len(queries)
+
+
+def test_register_page_queries_constant(frozen):
+    assert _view_read_queries(5) == _view_read_queries(35)
+
+
+def test_register_save_query_bound(frozen, django_assert_max_num_queries):
+    group, pupils = group_with_pupils(35)
+    officer = StaffFactory(academy=group.academy)
+    grant(officer, Role.ATTENDANCE_OFFICER, group.academy)
+    client = client_for(officer.user)
+    data = {"save": "1", **{f"code_{p.pk}": "/" for p in pupils}}
+
+    with django_assert_max_num_queries(QUERY_BOUND_SAVE):
+        response = client.post(url(group), data)
+
+    assert response.status_code == 302
+
+
+def test_weekend_register_rejects_marks(world):
+    saturday = datetime.date(2026, 12, 5)
+    group = world.tutor_groups["9A"]
+    client = client_for(world.users["tutor"])
+
+    page = client.get(url(group, saturday)).content.decode()
+    posted = post_marks(client, group, {world.pupils["oak9a_obrien"]: ("/", "")}, day=saturday)
+
+    assert "05/12/2026 is a Saturday" in page
+    assert "code-input" not in page
+    assert posted.status_code == 400
+    assert "05/12/2026 is a Saturday; registers are taken on school days." in (
+        posted.content.decode()
+    )
+    assert not AttendanceMark.objects.exists()
+
+
+def test_register_list_shows_closure(world):
+    Closure.objects.create(
+        academy=world.academies["oak"],
+        date=DAY,
+        kind=Closure.Kind.INSET,
+        sessions=Closure.Sessions.PM,
+    )
+
+    body = (
+        client_for(world.users["tutor"]).get(reverse("attendance:register-list")).content.decode()
+    )
+
+    assert body.count("Closed (INSET day)") == 1
+    assert body.count("Not taken") == 1
+
+
+def test_my_year_without_year_has_no_panel(world):
+    body = client_for(world.users["tutor"]).get(reverse("my-year")).content.decode()
+
+    assert "Attendance this morning" not in body
+
+
+def test_my_year_shows_morning_panel(world):
+    body = client_for(world.users["head_of_year"]).get(reverse("my-year")).content.decode()
+
+    assert "Attendance this morning, 04/12/2026" in body
+    assert "9A AM</a>" in body
+    assert "No pupil in your year is marked N today." in body
