@@ -222,3 +222,36 @@ def test_dashboards_queries_do_not_grow(world, extra, django_assert_max_num_quer
         assert leader.get("/trust/").status_code == 200
     with django_assert_max_num_queries(20):
         assert leader.get("/reports/").status_code == 200
+
+
+def test_pupil_page_previous_year_keeps_its_figures(world):
+    from academies.models import AcademicYear
+    from pupils.models import Enrolment
+
+    obrien = world.pupils["oak9a_obrien"]
+    oak = world.academies["oak"]
+    last = AcademicYear.objects.create(
+        trust=oak.trust,
+        start_year=2025,
+        start_date=datetime.date(2025, 9, 1),
+        end_date=datetime.date(2026, 8, 31),
+    )
+    Enrolment.objects.create(
+        pupil=obrien,
+        academy=oak,
+        academic_year=last,
+        year_group=world.year_groups["oak9"],
+        start_date=datetime.date(2026, 6, 1),
+        end_date=datetime.date(2026, 7, 20),
+    )
+    mark_days(obrien, datetime.date(2026, 6, 8), ["I", "I", "O", "/"])
+    client = client_for(world, "headteacher")
+
+    this_year = body(client.get(f"/attendance/pupils/{obrien.pk}/"))
+    last_year = body(client.get(f"/attendance/pupils/{obrien.pk}/?year={last.pk}"))
+
+    assert "Figures for 2026/27" in this_year
+    assert "62.5%" in this_year
+    assert "Figures for 2025/26" in last_year
+    assert "25.0%" in last_year
+    assert '<option value="%d" selected>' % last.pk in last_year
