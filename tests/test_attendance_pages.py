@@ -254,4 +254,4 @@ def test_pupil_page_previous_year_keeps_its_figures(world):
     assert "62.5%" in this_year
     assert "Figures for 2025/26" in last_year
     assert "25.0%" in last_year
-    assert '<option value="%d" selected>' % last.pk in last_year
+    assert f'<option value="{last.pk}" selected>' in last_year
