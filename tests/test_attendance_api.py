@@ -308,3 +308,24 @@ def test_group_cohort_parameter(world):
     assert cohort["unauthorised_absence_sessions"] == 3
     assert bad.status_code == 400
     assert "'maybe'" in bad.json()["cohort"][0]
+
+
+@pytest.mark.parametrize("extra", [0, 10])
+def test_group_queries_do_not_grow(world, extra, django_assert_max_num_queries):
+    from .factories_pages import enrol_pupils
+
+    for pupil in enrol_pupils(world.tutor_groups["9A"], extra):
+        mark_days(pupil, MONDAY, ["/", "O", "I"])
+    head = client_for(world, "headteacher")
+    urls = [
+        f"/api/v1/academies/{world.academies['oak'].pk}/attendance/",
+        f"/api/v1/year-groups/{world.year_groups['oak9'].pk}/attendance/",
+        f"/api/v1/tutor-groups/{world.tutor_groups['9A'].pk}/attendance/",
+    ]
+    head.get(urls[0])
+
+    for url in urls:
+        with django_assert_max_num_queries(8):
+            response = head.get(url)
+        assert response.status_code == 200
+        assert response.json()["enrolments"] == extra
