@@ -37,6 +37,8 @@ class RegisterView:
     rows: list[RegisterRow]
     closure: Closure | None
     register: Register | None
+    # True when the user reaches the register only as its cover teacher.
+    covering: bool = False
 
     @property
     def closure_code(self) -> str:
@@ -96,6 +98,7 @@ def register_for(
         register=Register.objects.filter(tutor_group=tutor_group, date=day, session=session)
         .select_related("taken_by", "last_saved_by")
         .first(),
+        covering=covering,
     )
 
 

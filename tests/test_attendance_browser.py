@@ -115,3 +115,25 @@ def test_head_of_year_takes_register_by_keyboard(page):
     rate_after = year_rate(absent.pk)
     assert rate_after is not None
     assert rate_after < rate_before
+
+
+def test_unsaved_register_warns_before_leaving(page):
+    day = TODAY.date()
+    hoy = get_user_model().objects.get(username="hoy")
+    group = registers_visible(hoy, day).filter(year_group__nc_year=9).order_by("name").first()
+    assert isinstance(group, TutorGroup)
+    dialogs: list[str] = []
+
+    def accept(dialog):
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    log_in(page, "hoy")
+    page.goto(f"/attendance/registers/{group.pk}/{day.isoformat()}/AM/")
+    page.locator(".code-input").first.fill("N")
+    page.on("dialog", accept)
+    page.get_by_role("link", name=re.compile(r"Registers on")).click()
+    page.get_by_role("heading", level=1, name=re.compile(r"^Registers on")).wait_for()
+
+    assert dialogs == ["beforeunload"]
+    assert not AttendanceMark.objects.filter(tutor_group=group, date=day).exists()

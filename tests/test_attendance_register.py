@@ -451,6 +451,7 @@ def test_cover_teacher_takes_but_cannot_correct(world):
 
     assert page.status_code == 200
     assert "Patel, Isla" in page.content.decode()
+    assert f"/pupils/{patel.pk}/" not in page.content.decode()
     assert other_session.status_code == 404
     assert saved.status_code == 302
     assert AttendanceMark.objects.get(pupil=newcomer).entered_by == teacher
