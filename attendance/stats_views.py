@@ -290,6 +290,11 @@ def _group_page(
         "persistent": persistent,
         "severe": severe,
         "query": f"from={start:%Y-%m-%d}&to={end:%Y-%m-%d}&sort={sort}",
+        "year_groups": (
+            list(visible_year_groups(request.user).filter(academy=target).order_by("nc_year"))
+            if isinstance(target, Academy)
+            else []
+        ),
     }
     return render(request, "attendance/group_attendance.html", context)
 

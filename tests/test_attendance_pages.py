@@ -255,3 +255,11 @@ def test_pupil_page_previous_year_keeps_its_figures(world):
     assert "Figures for 2025/26" in last_year
     assert "25.0%" in last_year
     assert f'<option value="{last.pk}" selected>' in last_year
+
+
+def test_academy_page_links_year_groups(world):
+    year9 = world.year_groups["oak9"]
+
+    html = body(client_for(world, "headteacher").get(f"/attendance/academies/{year9.academy_id}/"))
+
+    assert f'href="/attendance/year-groups/{year9.pk}/?from=2026-09-01&amp;to=2026-12-04"' in html
