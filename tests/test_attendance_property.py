@@ -11,15 +11,18 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from academies.models import Closure
+from attendance.imports import ImportRejected, marks_import_apply
 from attendance.models import AttendanceMark, PupilWeekSummary, PupilYearSummary
 from attendance.services import MarkInput, closure_marks_write, marks_save
 from attendance.summaries import COUNT_EXPRESSIONS, COUNT_FIELDS
+from staff.models import Role
 from tests.factories import (
     AcademicYearFactory,
     AcademyFactory,
     EnrolmentFactory,
     StaffFactory,
     TutorGroupFactory,
+    grant,
 )
 
 # Two weeks of autumn 2026, and a day of 2024/25.
@@ -60,7 +63,8 @@ operation = st.one_of(
 def group():
     """Return a 2026/27 tutor group with four pupils: two on roll throughout,
     one who joined on 24/11/2026 and one who left on 27/11/2026. The first
-    pupil was also on roll in 2024/25 at another academy of the trust."""
+    pupil was also on roll in 2024/25 at another academy of the trust. The
+    tutor saves and corrects; an attendance officer imports."""
     academy = AcademyFactory()
     year = AcademicYearFactory(trust=academy.trust, start_year=2026)
     tutor_group = TutorGroupFactory(academy=academy, academic_year=year)
@@ -82,7 +86,15 @@ def group():
     old_group = TutorGroupFactory(academy=other, academic_year=last_year)
     EnrolmentFactory(pupil=pupils[0], tutor_group=old_group)
     tutor = StaffFactory(academy=academy)
-    return {"tutor_group": tutor_group, "pupils": pupils, "user": tutor.user}
+    grant(tutor, Role.TUTOR, tutor_group)
+    officer = StaffFactory(academy=academy)
+    grant(officer, Role.ATTENDANCE_OFFICER, academy)
+    return {
+        "tutor_group": tutor_group,
+        "pupils": pupils,
+        "user": tutor.user,
+        "officer": officer.user,
+    }
 
 
 def seen_versions(pupil_ids: list[int], day: datetime.date, session: str) -> dict[int, int]:
@@ -119,13 +131,12 @@ def apply(step: tuple, context: dict) -> None:
         )
         for index, code, minutes in picks
     ]
+    if kind == "import":
+        import_marks(context, day, session, picks)
+        return
     options: dict = {"tutor_group": context["tutor_group"]}
     if kind == "correct":
         options.update(can_correct=True, reason="Parent rang: illness")
-    elif kind == "import":
-        options.update(
-            can_correct=True, overwrite=True, reason="Import: history.csv", tutor_group=None
-        )
     try:
         result = marks_save(actor=context["user"], day=day, session=session, marks=marks, **options)
     except ValidationError:
@@ -134,6 +145,24 @@ def apply(step: tuple, context: dict) -> None:
         event(f"{kind} rejected")
     else:
         event(f"{kind} wrote {'some' if result.saved else 'none'}")
+
+
+def import_marks(context: dict, day: datetime.date, session: str, picks: list) -> None:
+    lines = ["UPN,Date,Session,Code,Minutes late"]
+    for index, code, minutes in picks:
+        late = minutes if code in {"L", "U"} and minutes is not None else ""
+        lines.append(f"{context['pupils'][index].upn},{day:%d/%m/%Y},{session},{code},{late}")
+    try:
+        result = marks_import_apply(
+            academy=context["tutor_group"].academy,
+            content="\n".join(lines).encode(),
+            filename="history.csv",
+            user=context["officer"],
+        )
+    except (ImportRejected, ValidationError):
+        event("import rejected")
+    else:
+        event(f"import wrote {'some' if result.created + result.changed else 'none'}")
 
 
 def recount(fields: tuple[str, ...]) -> dict[tuple, dict[str, int]]:
