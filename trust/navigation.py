@@ -64,12 +64,17 @@ def nav_items(user: Any) -> list[NavItem]:
         items.append(("Reports", _url("reports-home")))
     if scope.academy_ids or scope.all_academies:
         items.append(("Academies", _url("academies:list")))
+    if scope.sees_any_pupil() or scope.has_role(Role.TEACHER):
+        # Teachers may be assigned to cover a register.
+        items.append(("Registers", _url("attendance:register-list")))
     if scope.sees_any_pupil():
         items.append(("Pupils", _url("pupils:search")))
     if not scope.is_trustee_only:
         items.append(("Staff", _url("staff:directory")))
     if scope.staff_id:
         items.append(("My appraisal", _url("my-appraisal")))
+        if not scope.is_trustee_only:
+            items.append(("Staff absence", _url("attendance:staff_absence")))
     # Headteachers and academy leaders import pupils for their own academy.
     if scope.has_role(Role.TRUST_ADMIN, Role.HEADTEACHER, Role.ACADEMY_LEADER) or user.is_superuser:
         items.append(("Imports", _url("pupils:import")))
