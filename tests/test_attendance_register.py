@@ -707,3 +707,15 @@ def test_my_year_shows_morning_panel(world):
     assert "Attendance this morning, 04/12/2026" in body
     assert "9A AM</a>" in body
     assert "No pupil in your year is marked N today." in body
+
+
+def test_other_teacher_cannot_post_marks(world):
+    group = world.tutor_groups["9A"]
+
+    response = post_marks(
+        client_for(world.users["elm_teacher"]), group, {world.pupils["oak9a_obrien"]: ("/", "")}
+    )
+
+    assert response.status_code == 404
+    assert "O&#x27;Brien" not in response.content.decode()
+    assert not AttendanceMark.objects.exists()
