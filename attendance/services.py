@@ -191,7 +191,7 @@ def marks_save(
 
     existing = {
         m.pupil_id: m
-        for m in AttendanceMark.objects.select_for_update()
+        for m in AttendanceMark.objects.select_for_update(of=("self",))
         .filter(pupil_id__in=pupil_ids, date=day, session=session)
         .select_related("changed_by", "entered_by")
     }
