@@ -5,7 +5,6 @@ import datetime
 
 import pytest
 import time_machine
-from django.db.utils import NotSupportedError
 from rest_framework.test import APIClient
 
 from attendance.models import AttendanceMark
@@ -20,10 +19,6 @@ pytestmark = pytest.mark.django_db
 # NOTE: marks_save locks the existing marks with select_for_update() beside a
 # select_related() of nullable foreign keys, which PostgreSQL rejects. Saves
 # that reach the lock fail until attendance/services.py locks only its own table.
-WRITE_PATH_LOCK_BUG = pytest.mark.xfail(
-    raises=NotSupportedError, reason="marks_save's FOR UPDATE meets a nullable outer join"
-)
-
 MONDAY = datetime.date(2026, 11, 30)
 FIELDS = {
     "possible_sessions",
@@ -208,7 +203,6 @@ def save(client, pupil, code, *, day="2026-12-04", session="AM", **extra):
     )
 
 
-@WRITE_PATH_LOCK_BUG
 def test_tutor_saves_own_group_mark(world):
     obrien = world.pupils["oak9a_obrien"]
 
@@ -261,7 +255,6 @@ def test_bad_date_or_session_is_400(world, payload, field, shown):
     assert shown in response.json()[field][0]
 
 
-@WRITE_PATH_LOCK_BUG
 def test_correction_needs_reason_and_reports_conflict(world):
     obrien = world.pupils["oak9a_obrien"]
     head = client_for(world, "head_of_year")
