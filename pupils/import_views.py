@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,16 +20,14 @@ from django.views.decorators.http import require_POST
 from academies.models import Academy
 from academies.selectors import visible_academies
 from staff.imports import can_import_staff
-from staff.models import Role
 from trust import clock
-from trust.access import scope_for
 from trust.tabular import load_upload, mark_upload, remember_upload, store_upload, take_upload
 from trust.tasks_support import progress_key, read_progress
 
 from .forms import PupilImportForm, ReviewDecisionForm
 from .imports import PupilImportPlan, build_plan, can_review, importable_academies
 from .models import Enrolment, ImportRun, PupilReview
-from .selectors import visible_pupils
+from .selectors import visible_import_runs, visible_pupils
 from .services import (
     ReviewNotApplicable,
     describe_result,
@@ -143,14 +141,6 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # Import runs ----------------------------------------------------------------------
-
-
-def visible_import_runs(user: Any) -> QuerySet[ImportRun]:
-    """Return the runs `user` may open: their own, or every run for trust administrators."""
-    runs = ImportRun.objects.select_related("academy", "requested_by")
-    if user.is_superuser or scope_for(user).has_role(Role.TRUST_ADMIN):
-        return runs
-    return runs.filter(requested_by=user)
 
 
 def recent_runs(user: Any, kind: str) -> list[ImportRun]:

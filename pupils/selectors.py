@@ -18,10 +18,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, NullIf, Replace
 
 from academies.models import year_group_name
+from staff.models import Role
 from trust import clock
 from trust.access import scope_for
 
-from .models import Enrolment, FsmPeriod, Pupil, active_on, search_key
+from .models import Enrolment, FsmPeriod, ImportRun, Pupil, active_on, search_key
 
 
 def visible_pupils(user: Any, on: datetime.date | None = None) -> QuerySet[Pupil]:
@@ -218,3 +219,11 @@ def on_roll_in(field_name: str, ids: Iterable[int], day: datetime.date) -> Exist
             active_on(day), pupil_id=OuterRef("pk"), **{f"{field_name}__in": list(ids)}
         )
     )
+
+
+def visible_import_runs(user: Any) -> QuerySet[ImportRun]:
+    """Return the runs `user` may open: their own, or every run for trust administrators."""
+    runs = ImportRun.objects.select_related("academy", "requested_by")
+    if user.is_superuser or scope_for(user).has_role(Role.TRUST_ADMIN):
+        return runs
+    return runs.filter(requested_by=user)

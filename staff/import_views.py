@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from academies.selectors import visible_academies
-from pupils.import_views import recent_runs, render_run, visible_import_runs
+from pupils.import_views import recent_runs, render_run
 from pupils.models import ImportRun
+from pupils.selectors import visible_import_runs
 from trust.tabular import load_upload, mark_upload, remember_upload, store_upload, take_upload
 
 from .forms import StaffImportForm
