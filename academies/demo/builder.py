@@ -14,7 +14,7 @@ from django.db import transaction
 
 from trust import clock
 
-from . import attendance, pupils, staffing, structure
+from . import attendance, pupils, staff_absence, staffing, structure
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,12 @@ def build_demo_trust(options: SeedOptions) -> SeedResult:
         structure.create_closures(ctx)
         rows = pupils.create_pupils(ctx)
         attendance.load_attendance(ctx)
+        staff_absence.load_staff_absence(
+            rng=ctx.rng,
+            today=ctx.today,
+            staff=[person.member for person in staff.people],
+            academies=[plan.academy for plan in ctx.plans],
+        )
     return SeedResult(
         academies=len(ctx.plans),
         pupils=len(rows.pupils),
