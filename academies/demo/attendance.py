@@ -3,13 +3,14 @@ current one up to the day before --today.
 
 Each pupil's marks come from a random.Random seeded with one draw from the
 demo's generator and the pupil's UPN, so the marks do not depend on
-database ids or on the order pupils are read. Marks are written straight
-into the table (COPY on PostgreSQL, executemany elsewhere) because a large
-trust has millions of them; the summaries are then rebuilt in bulk.
+database ids or on the order pupils are read. A large trust has millions
+of marks, so they are written straight into the table (COPY on PostgreSQL,
+executemany elsewhere). The summaries are then rebuilt in bulk.
 
-Shares are approximate and chosen to look like an English trust: most
-pupils attend above 95%, about 16% of secondary and 11% of primary pupils
-are persistently absent, about 1.5% are severely absent.
+Shares are estimates chosen to look like an English trust. Most pupils
+attend above 95%. About 14% of secondary and 11% of primary pupils are
+drawn as persistent absentees and 1.5% as severe absentees; the shares
+that result vary with the draws.
 """
 
 import datetime
@@ -104,7 +105,8 @@ class SchoolDay:
     day: datetime.date
     stored_day: Any
     stored_week: Any
-    # Closure code per session ("#" or "Y4"), or "" when the session is open.
+    # Closure code per session ("#", "Y4", or "Y" before 19/08/2024), or ""
+    # when the session is open.
     am_closure: str
     pm_closure: str
     am_entered: Any
@@ -141,9 +143,9 @@ class Profile:
         """Return the chance that an absence starts on a day with no absence
         running, such that about `absence * factor` of days are missed.
 
-        An absence lasts `length` days on average, so with start chance p the
-        share of days missed is p * length / (p * length + 1 - p); this solves
-        that for p.
+        An absence lasts `length` days on average. With start chance p the
+        share of days missed is p * length / (p * length + 1 - p), and this
+        solves that for p.
         """
         share = min(0.95, self.absence * factor)
         total = sum(self.reason_weights)
@@ -279,7 +281,7 @@ class _AcademyLoader:
 
     def write_marks(self) -> int:
         # Read the enrolments before the insert starts: the row generator must
-        # not query, because a COPY holds the connection until it ends.
+        # not query, because a COPY uses the connection until it ends.
         pupil_years = self._pupil_years()
         return _insert(AttendanceMark, MARK_COLUMNS, self._mark_rows(pupil_years))
 
@@ -393,7 +395,7 @@ class _AcademyLoader:
                 elif rng.random() < 0.001:
                     am = pm = ("B", None, COMMENTS["B"][0])
             if school_day.recent and am[0] in {"I", "O"} and rng.random() < 0.5:
-                # Nobody has rung in yet: the reason is still to be found.
+                # No parent has rung in yet, so the reason is still unknown.
                 am = ("N", None, "")
                 if pm[0] in {"I", "O"}:
                     pm = ("N", None, "")
