@@ -28,7 +28,7 @@ from trust import clock
 from trust.access import scope_for
 from trust.tabular import CellError, FileRejected, Row, date_value, read_table, text_value
 
-from .codes import code_error, normalise_code
+from .codes import CATEGORY_LABELS, Category, code_error, code_on, normalise_code
 from .models import AttendanceMark, Session
 from .services import CLOSURE_CODES, MarkInput, SaveResult, closure_sessions, marks_save
 
@@ -87,6 +87,20 @@ class PlannedMark:
     comment: str
     # Set when the session is a closure and the file gives the closure's own code.
     closure_code: bool = False
+
+    @property
+    def category(self) -> Category | None:
+        definition = code_on(self.code, self.day)
+        return definition.category if definition else None
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS[self.category] if self.category else ""
+
+    @property
+    def css(self) -> str:
+        """The class that colours the code by its category, as on the register."""
+        return f"cat-{self.category.value.replace('_', '-')}" if self.category else ""
 
 
 @dataclass

@@ -60,6 +60,8 @@ def test_valid_file_previews_without_writing(world):
     assert [m.session for m in plan.marks] == ["AM", "PM", "AM"]
     assert plan.marks[1].minutes_late == 12
     assert plan.marks[1].comment == "Bus late"
+    assert plan.marks[2].css == "cat-authorised"
+    assert plan.marks[2].category_label == "Authorised absence"
     assert AttendanceMark.objects.count() == 0
 
 
@@ -333,6 +335,7 @@ def test_page_upload_preview_confirm(world, client):
         good = upload(client, oak, csv_bytes(f"{pupil.upn},01/12/2026,AM,/,,"))
         preview = client.get(good["Location"])
         assert "Import 1 mark" in preview.content.decode()
+        assert '<span class="mark cat-present">/</span>' in preview.content.decode()
         assert AttendanceMark.objects.count() == 0
         done = client.post(good["Location"] + "confirm/", follow=True)
 
