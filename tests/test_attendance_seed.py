@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import random
 import statistics
 from io import StringIO
 
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from academies import services
+from academies.demo import attendance, pupils, staffing, structure
 from academies.models import AcademicYear, Academy, Closure
 from attendance.codes import code_on
 from attendance.models import AttendanceMark, PupilWeekSummary, PupilYearSummary, Register
@@ -250,3 +252,36 @@ def test_same_seed_same_marks():
     )
     assert first == second
     assert first != other
+
+
+@pytest.mark.django_db
+def test_weeks_limit_marks_to_recent_days():
+    # Work on an empty database whether or not this module's seed has run.
+    call_command("flush", interactive=False, verbosity=0)
+    ctx = structure.DemoContext(rng=random.Random(5), today=TODAY, current_start_year=2026)
+    structure.create_trust(ctx)
+    structure.create_calendar(ctx)
+    structure.create_academies(ctx, 1)
+    structure.create_year_groups(ctx, 60)
+    structure.plan_tutor_groups(ctx)
+    staff = staffing.plan_staff(ctx)
+    staffing.save_staff(ctx, staff)
+    structure.save_tutor_groups(ctx)
+    staffing.save_roles(staff)
+    structure.create_closures(ctx)
+    pupils.create_pupils(ctx)
+
+    result = attendance.load_attendance(ctx, weeks=2)
+
+    dates = set(AttendanceMark.objects.values_list("date", flat=True))
+    assert min(dates) >= TODAY - datetime.timedelta(weeks=2)
+    assert max(dates) == datetime.date(2026, 12, 3)
+    assert len(dates) == 10
+    assert result.marks == AttendanceMark.objects.count()
+    assert result.registers == Register.objects.count()
+    assert (
+        PupilYearSummary.objects.count()
+        == Enrolment.objects.filter(
+            academic_year__start_year=2026, start_date__lte=datetime.date(2026, 12, 3)
+        ).count()
+    )

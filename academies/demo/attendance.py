@@ -159,16 +159,23 @@ class Profile:
         return share / (length * (1 - share) + share)
 
 
-def load_attendance(ctx: DemoContext) -> AttendanceLoadResult:
+def load_attendance(ctx: DemoContext, *, weeks: int | None = None) -> AttendanceLoadResult:
     """Write marks and registers for every academy of the demo trust and
-    rebuild the attendance summaries."""
+    rebuild the attendance summaries.
+
+    With `weeks`, only the school days of the last `weeks` weeks before
+    --today get marks, which keeps a very large demo quick to load.
+    """
     assert ctx.current_year is not None and ctx.last_year is not None
     base = ctx.rng.getrandbits(64)
     years = [ctx.last_year, ctx.current_year]
+    first_day = None
+    if weeks is not None:
+        first_day = ctx.today - datetime.timedelta(weeks=weeks)
     marks = 0
     registers = 0
     for plan in ctx.plans:
-        loader = _AcademyLoader(ctx, plan, base, years)
+        loader = _AcademyLoader(ctx, plan, base, years, first_day)
         marks += loader.write_marks()
         registers += loader.write_registers()
     summaries.rebuild_academies([p.academy.pk for p in ctx.plans], [y.pk for y in years])
@@ -183,9 +190,15 @@ def _category(code: str, day: datetime.date) -> str:
 
 class _AcademyLoader:
     def __init__(
-        self, ctx: DemoContext, plan: AcademyPlan, base: int, years: list[AcademicYear]
+        self,
+        ctx: DemoContext,
+        plan: AcademyPlan,
+        base: int,
+        years: list[AcademicYear],
+        first_day: datetime.date | None,
     ) -> None:
         self.ctx = ctx
+        self.first_day = first_day
         self.plan = plan
         self.academy: Academy = plan.academy
         self.base = base
@@ -215,15 +228,14 @@ class _AcademyLoader:
     # Days ---------------------------------------------------------------
 
     def _school_days(self, year: AcademicYear) -> list[SchoolDay]:
+        first = max(year.start_date, self.first_day or year.start_date)
         last = min(year.end_date, self.ctx.today - datetime.timedelta(days=1))
-        if last < year.start_date:
+        if last < first:
             return []
-        open_days = set(services.school_days(self.academy, year.start_date, last))
+        open_days = set(services.school_days(self.academy, first, last))
         closures = {
             c.date: c
-            for c in Closure.objects.filter(
-                academy=self.academy, date__range=(year.start_date, last)
-            )
+            for c in Closure.objects.filter(academy=self.academy, date__range=(first, last))
         }
         all_days = sorted(open_days | {d for d in closures if d.weekday() < 5})
         recent: set[datetime.date] = set()
