@@ -14,3 +14,4 @@ class AttendanceConfig(AppConfig):
         # not registered here: a mark's first entry is recorded on the mark,
         # and marks_save audits corrections itself, in bulk.
         audit.register(models.StaffAbsence, staff_field="staff_id")
+        audit.register(models.FirstDayCall, pupil_field="pupil_id")

@@ -257,9 +257,13 @@ def marks_save(
                 )
             )
             continue
+        # A user may fix their own slip the same day without a reason, unless
+        # someone else has changed the mark since.
+        actor_id = getattr(actor, "pk", None)
         own_same_day = (
             actor is not None
-            and current.entered_by_id == getattr(actor, "pk", None)
+            and current.entered_by_id == actor_id
+            and current.changed_by_id in (None, actor_id)
             and timezone.localdate(current.entered_at) == timezone.localdate(now)
         )
         if not (system or can_correct or own_same_day):

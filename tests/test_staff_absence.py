@@ -638,8 +638,8 @@ def test_demo_loader_spells_are_valid(world):
         person(f"demo{index}", world.oak if index % 3 else None)
     load_demo(world, 11)
     spells = list(StaffAbsence.objects.select_related("staff", "staff__academy"))
-    events = AuditEvent.objects.filter(model="attendance.StaffAbsence", action="create")
-    assert events.count() == len(spells)
+    # Demo data is loaded, not changed by a person, so it has no audit trail.
+    assert not AuditEvent.objects.filter(model="attendance.StaffAbsence").exists()
     by_staff: dict[int, list[StaffAbsence]] = {}
     for absence in spells:
         by_staff.setdefault(absence.staff_id, []).append(absence)

@@ -18,8 +18,6 @@ from academies.models import Academy
 from attendance.models import StaffAbsence
 from attendance.staff_absence import NO_DAYS, weekdays, working_days_by_academy
 from staff.models import PostType, StaffMember
-from trust import audit
-from trust.models import AuditEvent
 
 T = TypeVar("T")
 Reason = StaffAbsence.Reason
@@ -172,7 +170,8 @@ def load_staff_absence(
     academies: Iterable[Academy],
 ) -> int:
     """Create demo spells for `staff` from 1 September of last academic year
-    to `today`, and their audit records. Returns the number of spells.
+    to `today`. Like the rest of the demo data, they get no audit records.
+    Returns the number of spells.
 
     Spells fall on working days (school days plus INSET days at an academy,
     weekdays for the central team), within each person's employment and
@@ -204,6 +203,4 @@ def load_staff_absence(
             )
 
     created = StaffAbsence.objects.bulk_create(spells, batch_size=2000)
-    with audit.acting_as(None, "Demo data"):
-        audit.record_bulk(created, AuditEvent.Action.CREATE)
     return len(created)
