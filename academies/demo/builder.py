@@ -23,6 +23,9 @@ class SeedOptions:
     pupils_per_academy: int
     seed: int
     today: datetime.date
+    # Mark only the last N weeks before today; None marks last year in full
+    # and this year to date.
+    attendance_weeks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def build_demo_trust(options: SeedOptions) -> SeedResult:
         staffing.save_roles(staff)
         structure.create_closures(ctx)
         rows = pupils.create_pupils(ctx)
-        attendance.load_attendance(ctx)
+        attendance.load_attendance(ctx, weeks=options.attendance_weeks)
         staff_absence.load_staff_absence(
             rng=ctx.rng,
             today=ctx.today,

@@ -84,6 +84,16 @@ class Command(BaseCommand):
             help="The date the data is built around, YYYY-MM-DD (default: today in London).",
         )
         parser.add_argument(
+            "--attendance-weeks",
+            type=_positive("--attendance-weeks", 104),
+            default=None,
+            help=(
+                "Write register marks for only the last N weeks before --today "
+                "(default: last academic year in full and this year to date). "
+                "Keeps the largest demo trusts quick to load."
+            ),
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="Do nothing when a trust already exists, instead of stopping with an error.",
@@ -112,6 +122,7 @@ class Command(BaseCommand):
                 pupils_per_academy=options["pupils_per_academy"],
                 seed=options["seed"],
                 today=options["today"] or clock.today(),
+                attendance_weeks=options.get("attendance_weeks"),
             )
         )
         academies = "academy" if result.academies == 1 else "academies"
