@@ -11,6 +11,7 @@ from django.core.management import call_command
 from academies.models import TutorGroup
 from attendance.access import registers_visible
 from attendance.models import AttendanceMark, PupilYearSummary
+from attendance.statistics import one_decimal
 from attendance.summaries import counts_of
 from pupils.selectors import on_roll_in, register_order, visible_pupils
 
@@ -64,6 +65,13 @@ def year_rate(pupil_id: int) -> float | None:
     return counts_of(summary).attendance_rate if summary else None
 
 
+def shown_rate(page, pupil_id: int) -> float:
+    """Open the pupil's attendance page and return the attendance rate it shows."""
+    page.goto(f"/attendance/pupils/{pupil_id}/")
+    card = page.locator(".card", has_text="Attendance").first
+    return float(card.locator(".figure").inner_text().rstrip("%"))
+
+
 def test_head_of_year_takes_register_by_keyboard(page):
     day = TODAY.date()
     hoy = get_user_model().objects.get(username="hoy")
@@ -81,6 +89,7 @@ def test_head_of_year_takes_register_by_keyboard(page):
     assert rate_before is not None
 
     log_in(page, "hoy")
+    shown_before = shown_rate(page, absent.pk)
     page.goto("/attendance/registers/")
     page.get_by_role("link", name=re.compile(rf"Not taken\W+{group.name} AM")).click()
     page.wait_for_load_state()
@@ -115,6 +124,10 @@ def test_head_of_year_takes_register_by_keyboard(page):
     rate_after = year_rate(absent.pk)
     assert rate_after is not None
     assert rate_after < rate_before
+    # The pupil's attendance page shows the new, lower rate.
+    shown_after = shown_rate(page, absent.pk)
+    assert shown_after < shown_before
+    assert shown_after == pytest.approx(one_decimal(rate_after))
 
 
 def test_unsaved_register_warns_before_leaving(page):
