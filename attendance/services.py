@@ -16,9 +16,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from academies.models import Closure, TutorGroup
+from academies.models import Closure, Term, TutorGroup
 from pupils.models import Enrolment, active_on
-from trust import audit
+from trust import audit, clock
 from trust.models import AuditEvent
 
 from . import summaries
@@ -147,6 +147,25 @@ def _validate(
     return errors
 
 
+def _school_day_error(day: datetime.date, academic_year_ids: set[int]) -> str | None:
+    """Return why no register can be taken on `day`, or None when it can.
+
+    Registers are taken on weekdays in term, up to today. The term check
+    applies once the academic year has its half terms recorded.
+    """
+    shown = f"{day:%d/%m/%Y}"
+    if day > clock.today():
+        return f"{shown} is in the future; marks are recorded on or after the day itself."
+    if day.weekday() >= 5:
+        return f"{shown} is a {day:%A}; registers are taken on school days."
+    half_terms = list(
+        Term.objects.filter(academic_year_id__in=academic_year_ids, half__isnull=False)
+    )
+    if half_terms and not any(t.start_date <= day <= t.end_date for t in half_terms):
+        return f"{shown} is outside term, so no register is taken that day."
+    return None
+
+
 @transaction.atomic
 def marks_save(
     *,
@@ -186,6 +205,10 @@ def marks_save(
     times = {t.academy_id: t for t in SessionTimes.objects.filter(academy_id__in=academy_ids)}
 
     errors = _validate(marks, day, session, enrolments, closures, system=system)
+    if not system:
+        problem = _school_day_error(day, {e.academic_year_id for e in enrolments.values()})
+        if problem:
+            errors = {"date": [problem], **errors}
     if errors:
         raise ValidationError(errors)
 

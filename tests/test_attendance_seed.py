@@ -285,20 +285,3 @@ def test_weeks_limit_marks_to_recent_days():
             academic_year__start_year=2026, start_date__lte=datetime.date(2026, 12, 3)
         ).count()
     )
-
-
-@pytest.mark.django_db
-def test_seed_command_limits_attendance_weeks():
-    call_command(
-        "seed_demo",
-        academies=1,
-        pupils_per_academy=20,
-        seed=5,
-        today=datetime.date(2026, 12, 4),
-        attendance_weeks=2,
-        verbosity=0,
-    )
-
-    first = AttendanceMark.objects.order_by("date").values_list("date", flat=True).first()
-    assert first is not None
-    assert first >= datetime.date(2026, 11, 20)

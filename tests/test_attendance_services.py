@@ -376,3 +376,58 @@ def test_closure_add_writes_marks_in_transaction(world):
     assert not AttendanceMark.objects.filter(date=DAY, academy=world.academies["elm"]).exists()
     replaced = AuditEvent.objects.get(model="attendance.AttendanceMark")
     assert replaced.changes["code"] == ["/", "#"]
+
+
+def test_future_date_rejected(world):
+    pupil = world.pupils["oak9a_obrien"]
+
+    with pytest.raises(ValidationError) as raised:
+        save(None, [pupil.pk], "/", day=datetime.date(2026, 12, 7))
+
+    assert "07/12/2026 is in the future" in messages_of(raised.value)
+    assert not AttendanceMark.objects.exists()
+
+
+def test_weekend_rejected(world):
+    pupil = world.pupils["oak9a_obrien"]
+
+    with pytest.raises(ValidationError) as raised:
+        save(None, [pupil.pk], "/", day=datetime.date(2026, 11, 28))
+
+    assert "28/11/2026 is a Saturday" in messages_of(raised.value)
+
+
+def test_holiday_outside_term_rejected(world):
+    from academies.models import Term
+
+    year = world.academic_year
+    autumn = Term.objects.create(
+        academic_year=year,
+        season=Term.Season.AUTUMN,
+        start_date=datetime.date(2026, 9, 2),
+        end_date=datetime.date(2026, 12, 18),
+    )
+    Term.objects.create(
+        academic_year=year,
+        parent=autumn,
+        season=Term.Season.AUTUMN,
+        half=1,
+        start_date=datetime.date(2026, 9, 2),
+        end_date=datetime.date(2026, 10, 23),
+    )
+    Term.objects.create(
+        academic_year=year,
+        parent=autumn,
+        season=Term.Season.AUTUMN,
+        half=2,
+        start_date=datetime.date(2026, 11, 2),
+        end_date=datetime.date(2026, 12, 18),
+    )
+    pupil = world.pupils["oak9a_obrien"]
+
+    with pytest.raises(ValidationError) as raised:
+        save(None, [pupil.pk], "/", day=datetime.date(2026, 10, 28))
+    assert "28/10/2026 is outside term" in messages_of(raised.value)
+
+    result = save(None, [pupil.pk], "/", day=DAY)
+    assert result.created == 1
