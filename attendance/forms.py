@@ -125,6 +125,21 @@ class FirstDayCallForm(forms.ModelForm):
         fields = ["outcome", "contact_name", "notes"]
         labels = {"contact_name": "Person spoken to or called"}
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        outcome = cleaned.get("outcome")
+        if outcome == FirstDayCall.Outcome.REASON_GIVEN and not (
+            cleaned.get("contact_name", "").strip() and cleaned.get("notes", "").strip()
+        ):
+            # The reason is what the register will need, so a call that got
+            # one must say who gave it and what it was.
+            self.add_error(
+                "notes",
+                "A call with the outcome 'Reason given' needs the person spoken to and the "
+                "reason in the notes, for example 'Mother: illness, back tomorrow'.",
+            )
+        return cleaned
+
     @transaction.atomic
     def save_call(self, *, pupil: Pupil, day: datetime.date, actor: Any) -> FirstDayCall:
         call = self.save(commit=False)

@@ -153,6 +153,16 @@ def _render_register(
             )
         rows.append({"row": row, "typed": typed, "errors": errors.get(f"pupil_{row.pupil.pk}", [])})
     general = [m for key, values in errors.items() if not key.startswith("pupil_") for m in values]
+    pupils_with_errors = sum(1 for key in errors if key.startswith("pupil_"))
+    if pupils_with_errors:
+        # Row messages can sit below the fold in a large group, so the top of
+        # the page says that nothing was saved and why.
+        noun = "pupil has" if pupils_with_errors == 1 else "pupils have"
+        general.insert(
+            0,
+            f"The register was not saved: {pupils_with_errors} {noun} a mark to fix, "
+            "shown beside each name below. No mark was written.",
+        )
     can_take = can_take_register(user, group, view.day, view.session)
     return render(
         request,

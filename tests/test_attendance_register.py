@@ -719,3 +719,34 @@ def test_other_teacher_cannot_post_marks(world):
     assert response.status_code == 404
     assert "O&#x27;Brien" not in response.content.decode()
     assert not AttendanceMark.objects.exists()
+
+
+def test_reason_given_call_needs_person_and_notes():
+    from attendance.forms import FirstDayCallForm
+
+    empty = FirstDayCallForm(data={"outcome": "reason_given", "contact_name": "", "notes": ""})
+    assert not empty.is_valid()
+    assert "needs the person spoken to and the reason" in empty.errors["notes"][0]
+
+    filled = FirstDayCallForm(
+        data={"outcome": "reason_given", "contact_name": "Mother", "notes": "Illness"}
+    )
+    assert filled.is_valid()
+
+    no_answer = FirstDayCallForm(data={"outcome": "no_answer", "contact_name": "", "notes": ""})
+    assert no_answer.is_valid()
+
+
+def test_invalid_save_says_nothing_saved(frozen, client):
+    world = build_personas()
+    group = world.tutor_groups["9A"]
+    client.force_login(world.users["tutor"])
+    pupil = world.pupils["oak9a_obrien"]
+    url = reverse("attendance:register", args=[group.pk, "2026-12-03", "AM"])
+
+    response = client.post(url, {f"code_{pupil.pk}": "QQ"})
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "The register was not saved: 1 pupil has a mark to fix" in body
+    assert not AttendanceMark.objects.filter(pupil=pupil).exists()
