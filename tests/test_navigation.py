@@ -91,3 +91,12 @@ def test_import_page_marks_one_section(world, client):
 
     assert body.count('aria-current="true"') + body.count('aria-current="page"') == 1
     assert 'href="/pupils/import/" aria-current="page">Imports' in body
+
+
+def test_my_classes_links_todays_registers(world, client):
+    client.force_login(world.users["tutor"])
+    body = client.get("/my-classes/").content.decode()
+    group = world.tutor_groups["9A"]
+
+    assert f'href="/attendance/registers/{group.pk}/2026-12-04/AM/"' in body
+    assert f'href="/attendance/registers/{group.pk}/2026-12-04/PM/"' in body

@@ -124,6 +124,8 @@ def my_classes(request: HttpRequest) -> HttpResponse:
         {
             "page_title": "My classes",
             "sections": sections,
+            "today_iso": day.isoformat(),
+            "school_day": day.weekday() < 5,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
         },
     )
