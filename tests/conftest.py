@@ -32,3 +32,18 @@ def _redis_database_per_worker():
         app.conf.broker_url = url
         app.conf.result_backend = url
         yield
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium, launched once per test module that asks for it."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser_support import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

@@ -15,23 +15,11 @@ from attendance.statistics import one_decimal
 from attendance.summaries import counts_of
 from pupils.selectors import on_roll_in, register_order, visible_pupils
 
-from .test_browser import CHROMIUM_ARGS, log_in
+from .browser_support import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TODAY = datetime.datetime(2026, 12, 4, 9, 0)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -484,7 +484,8 @@ def test_register_list_shows_taken_and_not_taken(world):
     assert "Registers on Friday 04/12/2026" in body
     assert body.count("Taken at 10:00") == 1
     assert body.count("Not taken") == 3
-    assert "9A" in body and "9B" in body
+    assert "9A" in body
+    assert "9B" in body
     assert "10A" not in body
 
 

@@ -259,7 +259,8 @@ def test_parse_range_messages():
         with pytest.raises(RangeError) as bad:
             parse_range("07/09/2026", None)
         assert bad.value.field == "from"
-        assert "07/09/2026" in bad.value.message and "YYYY-MM-DD" in bad.value.message
+        assert "07/09/2026" in bad.value.message
+        assert "YYYY-MM-DD" in bad.value.message
         with pytest.raises(RangeError) as backwards:
             parse_range("2026-09-08", "2026-09-07")
         assert "2026-09-08" in backwards.value.message

@@ -9,25 +9,13 @@ from django.core.management import call_command
 
 from pupils.selectors import visible_pupils
 
-from .test_browser import CHROMIUM_ARGS
+from .browser_support import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # The width of an iPhone 12, 13 or 14 in portrait, in CSS pixels.
 PHONE_WIDTH = 390
 TODAY = datetime.datetime(2026, 12, 4, 9, 0)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -54,14 +42,6 @@ def phone(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("trust-demo")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
 
 
 def page_width(page, path: str) -> int:
