@@ -110,7 +110,7 @@ CODES: tuple[AttendanceCode, ...] = (
     AttendanceCode("Y", "Unable to attend, exceptional circumstances (before 2024)", NC, None, OLD),
 )
 
-# What replaced each retired code, for the message that rejects it.
+# The replacement of each retired code, named in the message that rejects it.
 REPLACEMENTS = {"J": "J1", "H": "C", "F": "C", "Y": "Y1 to Y7"}
 PRESENT_CODES = {"/", "\\"}
 

@@ -26,7 +26,7 @@ MAX_REASON = 300
 
 @dataclass
 class EnteredMark:
-    """What the user typed for one pupil, kept to fill the form again."""
+    """The code, minutes and comment typed for one pupil, to refill the form."""
 
     code: str = ""
     minutes: str = ""

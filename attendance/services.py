@@ -386,7 +386,7 @@ def _register_touch(
 @transaction.atomic
 def closure_marks_write(*, closure: Closure, actor: Any = None) -> int:
     """Write # (planned closure or INSET) or Y4 (unexpected closure) for every
-    pupil on roll at the academy on the closure's date; return the marks written.
+    pupil on roll at the academy on the closure's date. Return the marks written.
 
     Marks already recorded for those sessions are replaced, and the audit
     trail keeps them.

@@ -228,7 +228,7 @@ class FsmPeriod(models.Model):
 
 
 class Contact(models.Model):
-    """A parent or carer, with the rights that decide who may be told what."""
+    """A parent or carer, with the rights that decide what the school may share with them."""
 
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200)
@@ -251,7 +251,7 @@ class Contact(models.Model):
 
 class PupilReview(models.Model):
     """A UPN in an import that matches a pupil at another academy of the trust
-    with a different date of birth; an administrator decides, never the import."""
+    with a different date of birth. An administrator decides, never the import."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Awaiting review"

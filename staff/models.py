@@ -130,7 +130,7 @@ class RoleAssignment(models.Model):
     tutor_group = models.ForeignKey(
         TutorGroup, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    # An acting headteacher holds the headteacher's decisions (suspensions).
+    # An acting headteacher may take the headteacher's decisions (suspensions).
     acting = models.BooleanField(default=False)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)

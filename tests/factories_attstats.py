@@ -1,9 +1,9 @@
 """Helpers for the attendance figures tests: terms, pupils with marks.
 
-Marks are written as the demo seed's bulk loader writes them (rows copied
-from the enrolment, then summaries.rebuild), because marks_save's locking
-read fails on PostgreSQL (FOR UPDATE beside a nullable outer join); the API
-tests exercise marks_save itself.
+Marks are written as the demo seed's bulk loader writes them: rows copied
+from the enrolment, then summaries.rebuild. That lets a test place marks on
+any date without the register rules. The API and service tests exercise
+marks_save itself.
 """
 
 import datetime

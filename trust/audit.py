@@ -1,8 +1,8 @@
 """The audit trail for pupil and staff data.
 
 Audited models are registered once (in their app's ready()); signals then
-record every create, change and delete made through the ORM, whoever makes
-it: a service, the admin site or an import. The acting user comes from a
+record every create, change and delete made through the ORM, whichever code
+makes it: a service, the admin site or an import. The acting user comes from a
 context variable that the middleware, management commands and tasks set.
 Bulk writes skip signals, so code that bulk-writes audited rows calls
 record_bulk() itself.
@@ -25,7 +25,7 @@ _actor: contextvars.ContextVar[Any] = contextvars.ContextVar("audit_actor", defa
 _reason: contextvars.ContextVar[str] = contextvars.ContextVar("audit_reason", default="")
 _registry: dict[type[models.Model], dict[str, str | None]] = {}
 
-# Fields that change on every save and say nothing about the person.
+# Fields that change on every save and carry no fact about the person.
 _IGNORED = {"updated_at", "created_at", "search_name"}
 
 
