@@ -30,12 +30,9 @@ from .models import Enrolment, ImportRun, PupilReview
 from .selectors import visible_import_runs, visible_pupils
 from .services import (
     ReviewNotApplicable,
-    describe_result,
     queue_pupil_import,
     resolve_pupil_review,
 )
-
-__all__ = ["describe_result"]  # The import_pupils command imports it from here.
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,7 @@ from trust.tabular import load_upload, mark_upload, remember_upload, store_uploa
 
 from .forms import StaffImportForm
 from .imports import StaffImportPlan, build_staff_plan, can_import_staff
-from .services import describe_staff_result, queue_staff_import
-
-__all__ = ["describe_staff_result"]  # The import_staff command imports it from here.
+from .services import queue_staff_import
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -15,6 +14,7 @@ from attendance.imports import (
     describe_errors,
     marks_import_apply,
 )
+from trust.import_commands import importing_user, read_import_file
 
 
 class Command(BaseCommand):
@@ -37,16 +37,9 @@ class Command(BaseCommand):
         academy = Academy.objects.filter(urn=options["academy"]).first()
         if academy is None:
             raise CommandError(f"No academy has URN {options['academy']!r}; give a 6-digit URN.")
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user has username {options['user']!r}.")
+        user = importing_user(options["user"])
         path: Path = options["file"]
-        try:
-            content = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+        content = read_import_file(path)
 
         plan = build_plan(academy=academy, content=content, filename=path.name)
         self._write_plan(plan)

@@ -6,14 +6,13 @@ Without --confirm the command prints the preview and writes nothing.
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from academies.models import Academy
-from pupils.import_views import describe_result
 from pupils.imports import PupilImportPlan, build_plan
-from pupils.services import ImportInvalid, pupil_import_apply
+from pupils.services import ImportInvalid, describe_result, pupil_import_apply
 from trust import clock
+from trust.import_commands import importing_user, read_import_file
 
 
 def format_plan(plan: PupilImportPlan) -> list[str]:
@@ -57,16 +56,9 @@ class Command(BaseCommand):
         academy = Academy.objects.filter(urn=options["academy"]).first()
         if academy is None:
             raise CommandError(f"No academy has URN {options['academy']}.")
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user has username {options['user']!r}.")
+        user = importing_user(options["user"])
         path: Path = options["file"]
-        try:
-            content = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+        content = read_import_file(path)
         today = clock.today()
 
         if not options["confirm"]:

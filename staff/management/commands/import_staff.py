@@ -3,13 +3,12 @@
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from academies.models import Academy
-from staff.import_views import describe_staff_result
 from staff.imports import StaffImportPlan, build_staff_plan
-from staff.services import StaffImportInvalid, staff_import_apply
+from staff.services import StaffImportInvalid, describe_staff_result, staff_import_apply
+from trust.import_commands import importing_user, read_import_file
 
 
 def format_staff_plan(plan: StaffImportPlan) -> list[str]:
@@ -42,16 +41,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user has username {options['user']!r}.")
+        user = importing_user(options["user"])
         path: Path = options["file"]
-        try:
-            content = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+        content = read_import_file(path)
         academies = Academy.objects.all()
 
         if not options["confirm"]:
