@@ -48,5 +48,6 @@ urlpatterns = [
     path(
         "academies/<int:pk>/attendance/", AcademyAttendanceView.as_view(), name="academy-attendance"
     ),
+    path("", include("behaviour.api_urls")),
     path("", include(router.urls)),
 ]

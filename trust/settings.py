@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "pupils",
     "staff",
     "attendance",
+    "behaviour",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("pupils/", include("pupils.urls")),
     path("staff/", include("staff.urls")),
     path("attendance/", include("attendance.urls")),
+    path("behaviour/", include("behaviour.urls")),
     path("", include("trust.page_urls")),
     path("api/v1/", include("trust.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
