@@ -48,6 +48,17 @@ def landing_url(user: Any) -> str:
     return _url("my-appraisal") or _url("staff:directory") or "/admin/"
 
 
+def _behaviour_analysis_url(scope: Any) -> str | None:
+    """Return the widest behaviour analysis page of the user's scope, if any."""
+    if scope.all_academies:
+        return _url("behaviour:trust-analysis")
+    if scope.pupil_academy_ids:
+        return _url("behaviour:academy-analysis", min(scope.pupil_academy_ids))
+    if scope.year_group_ids:
+        return _url("behaviour:year-group-analysis", min(scope.year_group_ids))
+    return None
+
+
 def nav_items(user: Any) -> list[NavItem]:
     """Return the navigation links for `user`, in the order they appear."""
     scope = scope_for(user)
@@ -69,6 +80,11 @@ def nav_items(user: Any) -> list[NavItem]:
         items.append(("Registers", _url("attendance:register-list")))
     if scope.sees_any_pupil():
         items.append(("Pupils", _url("pupils:search")))
+        items.append(("Log behaviour", _url("behaviour:incident-log")))
+        items.append(("Follow-ups", _url("behaviour:follow-ups")))
+    items.append(("Behaviour analysis", _behaviour_analysis_url(scope)))
+    if scope.sees_any_pupil() or scope.all_academies:
+        items.append(("Suspensions", _url("behaviour:suspension-register")))
     if not scope.is_trustee_only:
         items.append(("Staff", _url("staff:directory")))
     if scope.staff_id:
