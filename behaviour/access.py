@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from progress.models import ClassMembership
 from pupils.models import Enrolment, active_on
 from pupils.selectors import visible_pupils
 from staff.models import Role
@@ -35,7 +36,13 @@ def _current_pupils_q(user: Any, field: str, day: datetime.date) -> Q:
     if scope.tutor_group_ids:
         in_scope |= Q(tutor_group_id__in=scope.tutor_group_ids)
     current = Enrolment.objects.filter(in_scope & active_on(day)).values("pupil_id")
-    return Q(**{f"{field}__in": current})
+    result = Q(**{f"{field}__in": current})
+    if scope.teaching_group_ids:
+        taught = ClassMembership.objects.filter(
+            active_on(day), group_id__in=scope.teaching_group_ids
+        ).values("pupil_id")
+        result |= Q(**{f"{field}__in": taught})
+    return result
 
 
 def visible_links(user: Any, on: datetime.date | None = None) -> QuerySet[IncidentPupil]:

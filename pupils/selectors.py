@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, NullIf, Replace
 
 from academies.models import year_group_name
+from progress.models import ClassMembership
 from staff.models import Role
 from trust import clock
 from trust.access import scope_for
@@ -30,7 +31,8 @@ def visible_pupils(user: Any, on: datetime.date | None = None) -> QuerySet[Pupil
 
     Academy-wide roles see every pupil ever on roll at their academy, so a
     leaver's record stays reachable. Year and tutor group roles see the
-    pupils on roll in their group on `on` (today by default).
+    pupils on roll in their group on `on` (today by default), and teachers
+    the pupils in the classes they teach on that day.
     """
     scope = scope_for(user)
     if scope.all_pupils:
@@ -45,7 +47,14 @@ def visible_pupils(user: Any, on: datetime.date | None = None) -> QuerySet[Pupil
     if scope.tutor_group_ids:
         in_scope |= current & Q(tutor_group_id__in=scope.tutor_group_ids)
     enrolments = Enrolment.objects.filter(in_scope, pupil_id=OuterRef("pk"))
-    return Pupil.objects.filter(Exists(enrolments))
+    visible = Q(Exists(enrolments))
+    if scope.teaching_group_ids:
+        # A teacher sees the pupils in their classes on `day`, whatever their tutor group.
+        taught = ClassMembership.objects.filter(
+            active_on(day), group_id__in=scope.teaching_group_ids, pupil_id=OuterRef("pk")
+        )
+        visible |= Q(Exists(taught))
+    return Pupil.objects.filter(visible)
 
 
 def can_see_sensitive(user: Any, pupil: Pupil, on: datetime.date | None = None) -> bool:

@@ -9,6 +9,8 @@ every page, export and API endpoint goes through that selector.
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q, Value
+
 from staff.models import Role, RoleAssignment, ScopeKind, StaffMember
 
 from . import clock
@@ -36,6 +38,8 @@ class Scope:
     academy_ids: frozenset[int] = frozenset()
     year_group_ids: frozenset[int] = frozenset()
     tutor_group_ids: frozenset[int] = frozenset()
+    # Classes the user teaches this academic year.
+    teaching_group_ids: frozenset[int] = frozenset()
     staff_academy_ids: frozenset[int] = frozenset()
     safeguarding_all: bool = False
     safeguarding_academy_ids: frozenset[int] = field(default_factory=frozenset)
@@ -49,7 +53,11 @@ class Scope:
 
     def sees_any_pupil(self) -> bool:
         return bool(
-            self.all_pupils or self.pupil_academy_ids or self.year_group_ids or self.tutor_group_ids
+            self.all_pupils
+            or self.pupil_academy_ids
+            or self.year_group_ids
+            or self.tutor_group_ids
+            or self.teaching_group_ids
         )
 
     def can_see_sensitive(self, academy_id: int | None) -> bool:
@@ -110,17 +118,26 @@ def _build_scope(user: Any) -> Scope:
         elif a.scope == ScopeKind.TUTOR_GROUP and a.tutor_group_id:
             tutor_groups.add(a.tutor_group_id)
 
+    teaching_groups: set[int] = set()
     if staff:
-        # The tutor named on a tutor group sees it even without a tutor role row.
+        # The tutor named on a tutor group sees it even without a tutor role
+        # row, and a teacher sees the classes they teach. One query reads both.
         from academies.models import TutorGroup
+        from progress.models import TeachingGroup
 
-        tutor_groups.update(
-            TutorGroup.objects.filter(
-                tutor=staff,
-                academic_year__start_date__lte=today,
-                academic_year__end_date__gte=today,
-            ).values_list("id", flat=True)
+        this_year = Q(academic_year__start_date__lte=today, academic_year__end_date__gte=today)
+        tutored = (
+            TutorGroup.objects.filter(this_year, tutor=staff)
+            .annotate(kind=Value("tutor"))
+            .values_list("id", "kind")
         )
+        taught = (
+            TeachingGroup.objects.filter(this_year, teachers=staff)
+            .annotate(kind=Value("class"))
+            .values_list("id", "kind")
+        )
+        for group_id, kind in tutored.union(taught, all=True):
+            (tutor_groups if kind == "tutor" else teaching_groups).add(group_id)
         if staff.academy_id:
             staff_academies.add(staff.academy_id)
             if roles - {Role.TRUSTEE}:
@@ -133,6 +150,7 @@ def _build_scope(user: Any) -> Scope:
         academy_ids=frozenset(academies),
         year_group_ids=frozenset(year_groups),
         tutor_group_ids=frozenset(tutor_groups),
+        teaching_group_ids=frozenset(teaching_groups),
         staff_academy_ids=frozenset(staff_academies),
         safeguarding_all=safeguarding_all,
         safeguarding_academy_ids=frozenset(safeguarding_academies),

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "staff",
     "attendance",
     "behaviour",
+    "progress",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("staff/", include("staff.urls")),
     path("attendance/", include("attendance.urls")),
     path("behaviour/", include("behaviour.urls")),
+    path("progress/", include("progress.urls")),
     path("", include("trust.page_urls")),
     path("api/v1/", include("trust.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
