@@ -115,10 +115,13 @@ def category_choices(academy: Academy, day: datetime.date, *, positive_only: boo
         if category.parent_id:
             children.setdefault(category.parent_id, []).append(category)
 
+    def signed(points: int) -> str:
+        return f"{points:+d}" if points else "0"
+
     def label(category: BehaviourCategory) -> str:
-        points = f"{category.min_points:+d} to {category.max_points:+d}"
+        points = f"{signed(category.min_points)} to {signed(category.max_points)}"
         if category.min_points == category.max_points:
-            points = f"{category.min_points:+d}"
+            points = signed(category.min_points)
         return f"{category.name} ({points} points)"
 
     groups = []

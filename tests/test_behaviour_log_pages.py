@@ -396,6 +396,14 @@ def test_group_points_page(world, cats):
     assert list(incident.pupil_links.values_list("pupil_id", "points")) == [(obrien, 2)]
 
 
+def test_tutor_group_page_links_points(world, cats):
+    group = world.tutor_groups["9A"]
+
+    html = body(client_for(world, "tutor").get(f"/academies/tutor-groups/{group.pk}/"))
+
+    assert f'href="/behaviour/tutor-groups/{group.pk}/points/"' in html
+
+
 def test_group_points_other_group_404(world, cats):
     url = f"/behaviour/tutor-groups/{world.tutor_groups['9B'].pk}/points/"
 
