@@ -77,7 +77,7 @@ def _dmy(day: datetime.date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
-def _days_text(days: Decimal) -> str:
+def days_text(days: Decimal) -> str:
     """Return a number of school days as "5", "5.5"."""
     return f"{days.normalize():f}"
 
@@ -428,10 +428,10 @@ def _check_year_cap(
             raise ValidationError(
                 {
                     "sessions": [
-                        f"{pupil.display_name} already has {_days_text(current)} school days of "
+                        f"{pupil.display_name} already has {days_text(current)} school days of "
                         f"suspension at {academy.name} in {year.name}; this one would bring the "
-                        f"total to {_days_text(total)}, over the legal maximum of "
-                        f"{_days_text(MAX_DAYS_PER_YEAR)} school days in an academic year."
+                        f"total to {days_text(total)}, over the legal maximum of "
+                        f"{days_text(MAX_DAYS_PER_YEAR)} school days in an academic year."
                     ]
                 }
             )
@@ -1095,8 +1095,8 @@ def suspension_flags(suspensions: Sequence[Suspension]) -> dict[int, list[Suspen
             found.append(
                 SuspensionFlag(
                     "notify",
-                    f"This takes the pupil's suspensions in the term to {_days_text(term_days)} "
-                    f"school days, more than {_days_text(NOTIFY_DAYS_PER_TERM)} (or "
+                    f"This takes the pupil's suspensions in the term to {days_text(term_days)} "
+                    f"school days, more than {days_text(NOTIFY_DAYS_PER_TERM)} (or "
                     f"{NOTIFY_LUNCHTIMES_PER_TERM} lunchtimes): tell the governing board and the "
                     "local authority without delay.",
                     notified=notified,
@@ -1108,7 +1108,7 @@ def suspension_flags(suspensions: Sequence[Suspension]) -> dict[int, list[Suspen
             found.append(
                 SuspensionFlag(
                     "reinstatement",
-                    f"More than {_days_text(REINSTATEMENT_DAYS_PER_TERM)} school days in the "
+                    f"More than {days_text(REINSTATEMENT_DAYS_PER_TERM)} school days in the "
                     "term: the governing board must consider reinstatement.",
                     suspension_id=suspension.pk,
                     subject=subject,
@@ -1225,17 +1225,17 @@ def pupil_suspension_summary(user: Any, pupil: Pupil, day: datetime.date) -> Sus
             summary.flags.append(
                 SuspensionFlag(
                     "reinstatement",
-                    f"{_days_text(totals_row.term_days)} school days of suspension at {name} "
-                    f"this term, more than {_days_text(REINSTATEMENT_DAYS_PER_TERM)}: the "
+                    f"{days_text(totals_row.term_days)} school days of suspension at {name} "
+                    f"this term, more than {days_text(REINSTATEMENT_DAYS_PER_TERM)}: the "
                     "governing board must consider reinstatement.",
                 )
             )
         summary.flags.append(
             SuspensionFlag(
                 "year_total",
-                f"{_days_text(totals_row.year_days)} of the maximum "
-                f"{_days_text(MAX_DAYS_PER_YEAR)} school days of suspension used at {name} in "
-                f"{year.name}; {_days_text(totals_row.year_days_left)} remain.",
+                f"{days_text(totals_row.year_days)} of the maximum "
+                f"{days_text(MAX_DAYS_PER_YEAR)} school days of suspension used at {name} in "
+                f"{year.name}; {days_text(totals_row.year_days_left)} remain.",
                 urgent=totals_row.year_days_left <= 5,
             )
         )
