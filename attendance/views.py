@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from academies.models import TutorGroup
 from academies.selectors import visible_tutor_groups
+from behaviour.suspensions import suspension_marks_write
 from pupils.selectors import visible_pupils
 from staff.models import Role
 from trust import clock
@@ -195,6 +196,8 @@ def register(request: HttpRequest, tutor_group_id: int, day: str, session: str) 
     date = parse_day("date", day)
     session = parse_session(session)
     group, covering = _open_register(request, tutor_group_id, date, session)
+    if request.method != "POST":
+        suspension_marks_write(start=date, up_to=date, academy_id=group.academy_id)
     view = register_for(request.user, group, date, session, covering=covering)
     if request.method != "POST":
         return _render_register(request, view)
