@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -221,6 +222,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+# celery beat: before registers open, write the E marks of the day's suspension sessions.
+CELERY_BEAT_SCHEDULE = {
+    "write-suspension-marks": {
+        "task": "behaviour.tasks.queue_suspension_marks",
+        "schedule": crontab(hour=6, minute=0),
+    },
+}
 
 CACHES = {
     "default": (
