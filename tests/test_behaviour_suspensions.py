@@ -706,3 +706,19 @@ def test_extra_headteacher_user_needs_scope(world):
 
     with pytest.raises(Http404):
         record(world, "oak9a_obrien", actor="outsider")
+
+
+def test_beat_queues_todays_marks(world, frozen_clock):
+    from django.conf import settings
+
+    from trust.celery import app
+
+    obrien = world.pupils["oak9a_obrien"]
+    record(world, "oak9a_obrien", start_date=D(2026, 12, 4), sessions=4)
+    entry = settings.CELERY_BEAT_SCHEDULE["write-suspension-marks"]
+    assert entry["task"] in app.tasks
+    frozen_clock.move_to(datetime.datetime(2026, 12, 7, 6, 0, tzinfo=LONDON))
+
+    assert app.tasks[entry["task"]].delay().get() == "2026-12-07"
+
+    assert marks_of(obrien)[(D(2026, 12, 7), "PM")] == "E"
