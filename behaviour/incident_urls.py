@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import timeline_views, views
 
 urlpatterns: list = [
     path("log/", views.incident_log, name="incident-log"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("tutor-groups/<int:pk>/points/", views.group_points, name="group-points"),
+    path("pupils/<int:pk>/", timeline_views.pupil_timeline, name="pupil-timeline"),
+    path("follow-ups/", timeline_views.follow_ups, name="follow-ups"),
 ]
