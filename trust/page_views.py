@@ -81,7 +81,9 @@ def my_year(request: HttpRequest) -> HttpResponse:
                 {"year_group": group, "count": len(in_group), "groups": _group_register(in_group)}
             )
     from attendance.views import morning_context
+    from behaviour.timeline import follow_ups_due
 
+    follow_ups_count, follow_ups_first = follow_ups_due(request.user, day)
     return render(
         request,
         "trust/my_year.html",
@@ -90,6 +92,8 @@ def my_year(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "today": day,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
+            "follow_ups_count": follow_ups_count,
+            "follow_ups_first": follow_ups_first,
             **morning_context(request.user),
         },
     )
