@@ -7,8 +7,10 @@ SEED_ARGS ?= --academies 6 --pupils-per-academy 300 --seed 1
 TEST_ENV := DJANGO_SETTINGS_MODULE=trust.test_settings DJANGO_ALLOW_ASYNC_UNSAFE=true
 # Two processes for the two cores; each test file stays in one process.
 PYTEST_ARGS ?= -n 2 --dist loadfile
+# `make bench SCALE=large` seeds 60 academies; the default is the demo's size.
+SCALE ?= small
 
-.PHONY: demo test lint worker beat install install-dev system-packages services clean
+.PHONY: demo test lint bench worker beat install install-dev system-packages services clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +44,9 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+
+bench: install-dev services
+	$(PY) scripts/bench.py --scale $(SCALE)
 
 worker: install
 	$(VENV)/bin/celery -A trust worker --loglevel=info --concurrency=2
