@@ -306,6 +306,34 @@ def test_breakdown_by_hour_and_session(world):
     assert sessions == {"before": 1, "am": 1, "break": 1, "lunch": 1, "pm": 1, "after": 0}
 
 
+def test_hour_uses_london_time_in_summer(world):
+    oak = world.academies["oak"]
+    log_incident(
+        academy=oak,
+        category=world.categories["disruption"],
+        pupils=[world.pupils["oak9b_patel"]],
+        reported_by=world.staff["teacher"],
+        at=at("2026-09-15", "08:30"),
+    )
+    target = analysis.Target(academy=oak)
+    september = analysis.Filters(start=START, end=datetime.date(2026, 9, 30))
+    headteacher = viewer(world, "headteacher")
+
+    hours = {
+        row.key: row.tally.incidents
+        for row in analysis.by_hour(headteacher, target, september).rows
+    }
+    sessions = {
+        row.key: row.tally.incidents
+        for row in analysis.by_session(headteacher, target, september).rows
+    }
+
+    # 08:30 British Summer Time is 07:30 UTC.
+    assert hours[8] == 1
+    assert hours[7] == 0
+    assert sessions["before"] == 1
+
+
 def test_breakdown_by_location_and_staff(world):
     target = analysis.Target(academy=world.academies["oak"])
     headteacher = viewer(world, "headteacher")
@@ -484,6 +512,16 @@ def test_head_of_year_academy_figures_limited_to_their_pupils(world):
     assert tally.incidents == 5
     assert tally.negative_points == -6
     assert tally.on_roll == 4
+
+
+def test_partial_scope_noted_on_page(world):
+    oak = world.academies["oak"]
+
+    partial = client_for(world, "head_of_year").get(f"/behaviour/academies/{oak.pk}/analysis/")
+    whole = client_for(world, "headteacher").get(f"/behaviour/academies/{oak.pk}/analysis/")
+
+    assert "count only the pupils you can see" in partial.content.decode()
+    assert "count only the pupils you can see" not in whole.content.decode()
 
 
 def test_elm_staff_404_on_oak(world):
