@@ -178,6 +178,11 @@ class ActionSerializer(serializers.ModelSerializer):
     """
 
     pupil_name = serializers.CharField(source="pupil.display_name", read_only=True)
+    # A string rather than a choice field: an enum named "kind" here would
+    # collide in the OpenAPI schema with the suspension kinds.
+    kind = serializers.CharField(
+        read_only=True, help_text="detention, isolation, parent_contact or referral."
+    )
     kind_name = serializers.CharField(source="get_kind_display", read_only=True)
     contact_method = serializers.CharField(allow_null=True, read_only=True)
     referred_to = serializers.IntegerField(source="referred_to_id", allow_null=True, read_only=True)
