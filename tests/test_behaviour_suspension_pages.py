@@ -420,18 +420,23 @@ def test_register_queries_do_not_grow(world):
 # Links and the register page -------------------------------------------------------
 
 
-def test_pupil_timeline_links_register(world):
+def test_pupil_section_links_pages(world):
+    from django.template.loader import render_to_string
+
+    from behaviour.suspensions import pupil_suspension_summary
+
     obrien = world.pupils["oak9a_obrien"]
-    record(world, "oak9a_obrien")
+    suspension = record(world, "oak9a_obrien", start_date=D(2026, 11, 2), sessions=11)
+    summary = pupil_suspension_summary(world.users["headteacher"], obrien, D(2026, 12, 4))
 
-    response = client_for(world, "headteacher").get(
-        reverse("behaviour:pupil-timeline", args=[obrien.pk])
-    )
+    html = render_to_string("behaviour/_pupil_suspensions.html", {"suspension_summary": summary})
 
-    html = body(response)
-    assert response.status_code == 200
+    assert "<h2" in html
     assert f'href="{REGISTER}"' in html
     assert f"{NEW}?pupil={obrien.pk}" in html
+    assert detail_url(suspension) in html
+    assert "5.5" in html
+    assert "tell the governing board and the local authority without delay" in html
 
 
 def test_register_page_writes_day_marks(world, frozen_clock):
@@ -451,3 +456,148 @@ def test_register_page_writes_day_marks(world, frozen_clock):
         )
     )
     assert codes == {"E"}
+
+
+# API -----------------------------------------------------------------------------------
+
+API = "/api/v1/suspensions/"
+
+
+def api_for(world, persona):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world.users[persona])
+    return client
+
+
+def api_payload(world, **overrides):
+    payload = {
+        "pupil": world.pupils["oak9a_obrien"].pk,
+        "kind": "suspension",
+        "start_date": "2026-12-03",
+        "sessions": 3,
+        "reasons": ["PA"],
+        "decided_by": world.staff["headteacher"].pk,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def test_api_create_returns_numbers(world):
+    response = api_for(world, "headteacher").post(API, api_payload(world), format="json")
+
+    assert response.status_code == 201
+    data = response.json()
+    assert data["school_days"] == 1.5
+    assert data["sessions"] == 3
+    assert data["end_date"] == "2026-12-04"
+    assert data["reasons"] == [{"code": "PA", "label": "Physical assault against an adult"}]
+    assert [s["mark_written"] for s in data["session_list"]] == [True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "expected"),
+    [
+        ({"reasons": ["PA", "VA", "DB", "BU"]}, "reasons", "4 reasons given"),
+        ({"reasons": ["OT"]}, "reasons", "withdrawn on 01/09/2020"),
+        ({"start_date": "03/12/2026"}, "start_date", "'03/12/2026' is not a valid date"),
+        ({"kind": "expulsion"}, "kind", "expulsion"),
+        ({"sessions": None, "end_date": "2026-12-01"}, "end_date", "before the start date"),
+        ({"decided_by": "academy_leader"}, "decided_by", "only the headteacher"),
+        ({"sessions": 91}, "sessions", "give 1 to 90"),
+    ],
+)
+def test_api_create_400(world, overrides, field, expected):
+    if overrides.get("decided_by") == "academy_leader":
+        overrides = {"decided_by": world.staff["academy_leader"].pk}
+
+    response = api_for(world, "headteacher").post(
+        API, api_payload(world, **overrides), format="json"
+    )
+
+    assert response.status_code == 400
+    assert expected in " ".join(response.json()[field])
+    assert not Suspension.objects.exists()
+
+
+def test_api_create_out_of_scope_404(world):
+    payload = api_payload(world, decided_by=world.staff["elm_headteacher"].pk)
+
+    response = api_for(world, "elm_headteacher").post(API, payload, format="json")
+
+    assert response.status_code == 404
+
+
+def test_api_list_and_retrieve_scoped(world):
+    oak = record(world, "oak9a_obrien")
+    elm = record(world, "elm9e_ashdown", actor="elm_headteacher")
+    client = api_for(world, "headteacher")
+
+    listed = client.get(API).json()
+    assert [row["id"] for row in listed["results"]] == [oak.pk]
+    assert client.get(f"{API}{elm.pk}/").status_code == 404
+    assert client.get(f"{API}{oak.pk}/").json()["academy_name"] == "Oak Academy"
+    assert api_for(world, "trustee").get(API).json()["results"] == []
+    assert api_for(world, "elm_teacher").get(f"{API}{oak.pk}/").status_code == 404
+
+
+def test_api_list_filters(world):
+    record(world, "oak9a_obrien", start_date=D(2026, 11, 2))
+    lunch = record(world, "oak10a_taylor", kind="lunchtime", sessions=2)
+    client = api_for(world, "trust_leader")
+
+    assert [r["id"] for r in client.get(f"{API}?kind=lunchtime").json()["results"]] == [lunch.pk]
+    assert client.get(f"{API}?from=2026-12-01").json()["count"] == 1
+    assert client.get(f"{API}?kind=expelled").status_code == 400
+    assert "is not a valid date" in client.get(f"{API}?from=1/12/2026").json()["from"][0]
+    assert client.get(f"{API}?pupil=abc").status_code == 400
+
+
+def test_api_patch_notifications_and_withdraw(world):
+    suspension = record(world, "oak9a_obrien", start_date=D(2026, 12, 4), sessions=4)
+    client = api_for(world, "headteacher")
+
+    response = client.patch(
+        f"{API}{suspension.pk}/", {"governors_notified_on": "2026-12-04"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["governors_notified_on"] == "2026-12-04"
+
+    response = client.patch(
+        f"{API}{suspension.pk}/",
+        {"status": "withdrawn", "withdrawn_reason": "Overturned"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "withdrawn"
+    assert len(response.json()["session_list"]) == 2
+
+
+def test_api_patch_400s(world):
+    suspension = record(world, "oak9a_obrien")
+    client = api_for(world, "headteacher")
+    url = f"{API}{suspension.pk}/"
+
+    unknown = client.patch(url, {"sessions": 9}, format="json")
+    assert unknown.status_code == 400
+    assert "cannot be changed" in unknown.json()["sessions"][0]
+    future = client.patch(url, {"local_authority_notified_on": "2027-01-04"}, format="json")
+    assert future.status_code == 400
+    assert "in the future" in future.json()["local_authority_notified_on"][0]
+    assert client.put(url, {}, format="json").status_code == 405
+    forbidden = api_for(world, "head_of_year").patch(
+        url, {"status": "withdrawn", "withdrawn_reason": "x"}, format="json"
+    )
+    assert forbidden.status_code == 403
+
+
+def test_api_schema_lists_suspensions(world):
+    response = api_for(world, "headteacher").get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/suspensions/" in paths
+    assert "patch" in paths["/api/v1/suspensions/{id}/"]
