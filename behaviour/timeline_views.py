@@ -25,6 +25,7 @@ from trust.params import (
 
 from . import services
 from .models import FollowUp, Polarity
+from .suspensions import pupil_suspension_summary
 from .timeline import (
     EXPORT_HEADERS,
     RESTRICTED,
@@ -124,6 +125,7 @@ def pupil_timeline(request: HttpRequest, pk: int) -> HttpResponseBase:
         "csv_query": urlencode({**active_filters, "format": "csv"}),
         "xlsx_query": urlencode({**active_filters, "format": "xlsx"}),
         "log_url": reverse("behaviour:incident-log") + "?" + urlencode({"pupils": pupil.pk}),
+        "suspension_summary": pupil_suspension_summary(request.user, pupil, day),
     }
     return render(request, "behaviour/pupil_timeline.html", context)
 

@@ -172,6 +172,7 @@ def test_timeline_rows_newest_first_with_details(world):
     assert "Detention on 02/12/2026 for 30 minutes: attended" in html
     assert "Overdue, due 03/12/2026" in html
     assert f"/behaviour/log/?pupils={obrien.pk}" in html
+    assert "Suspensions and exclusions" in html
 
 
 def test_timeline_summer_time_shown_in_london(world):
