@@ -552,3 +552,46 @@ def test_action_kinds_described(world):
 
     assert "Parent contacted by phone call on 01/12/2026 at 15:45" in html
     assert "Referred to HeadOfYear Persona" in html
+
+
+# Browser -----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_follow_up_resolved_by_keyboard(browser, live_server):
+    world = build_personas()
+    make_terms(2026, world.academic_year.pk)
+    category = CategoryFactory(trust=world.academies["oak"].trust, name="Low-level disruption")
+    incident = make_incident(
+        pupils=[world.pupils["oak9a_obrien"]],
+        category=category,
+        occurred_at=at(datetime.date(2026, 12, 1)),
+        reported_by=world.staff["teacher"],
+    )
+    chosen = make_follow_up(
+        incident, world.staff["head_of_year"], datetime.date(2026, 12, 2), "Call home"
+    )
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("head.of.year")
+    page.get_by_label("Password").fill("password")
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_load_state()
+
+    page.goto("/my-year/")
+    page.get_by_role("link", name="All my follow-ups").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    page.get_by_label("What was done (resolution note)").focus()
+    page.keyboard.type("Spoke to mum")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+
+    assert "marked resolved" in page.locator(".messages").inner_text()
+    chosen.refresh_from_db()
+    assert chosen.status == FollowUp.Status.RESOLVED
+    assert chosen.resolution == "Spoke to mum"
+    context.close()
