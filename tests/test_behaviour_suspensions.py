@@ -722,3 +722,17 @@ def test_beat_queues_todays_marks(world, frozen_clock):
     assert app.tasks[entry["task"]].delay().get() == "2026-12-07"
 
     assert marks_of(obrien)[(D(2026, 12, 7), "PM")] == "E"
+
+
+def test_days_and_lunchtimes_combined_flagged(world):
+    record(world, "oak9a_obrien", start_date=D(2026, 11, 2), sessions=8)
+    record(world, "oak9a_obrien", kind="lunchtime", start_date=D(2026, 11, 9), sessions=2)
+    kinds, _ = flag_kinds(world)
+    assert "notify" not in kinds
+
+    record(world, "oak9a_obrien", kind="lunchtime", start_date=D(2026, 11, 16), sessions=1)
+    kinds, summary = flag_kinds(world)
+
+    assert "notify" in kinds
+    assert summary.term_days == Decimal("5.5")
+    assert summary.term_lunchtimes == 3
