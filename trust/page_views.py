@@ -101,7 +101,8 @@ def my_year(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_classes(request: HttpRequest) -> HttpResponse:
-    """Show the user's tutor groups this academic year, with their pupils."""
+    """Show the user's tutor groups this academic year, with their pupils, and the
+    classes they teach with a link to enter grades."""
     day = clock.today()
     scope = scope_for(request.user)
     tutor_groups = list(
@@ -122,12 +123,20 @@ def my_classes(request: HttpRequest) -> HttpResponse:
         for group in tutor_groups:
             in_group = [p for p in rows if p.current_tutor_group_id == group.pk]  # type: ignore[attr-defined]
             sections.append({"tutor_group": group, "pupils": in_group})
+    from progress.access import visible_teaching_groups
+    from progress.selectors import class_list, latest_points
+
+    taught = list(
+        class_list(visible_teaching_groups(request.user).filter(pk__in=scope.teaching_group_ids))
+    )
+    points = latest_points(taught)
     return render(
         request,
         "trust/my_classes.html",
         {
             "page_title": "My classes",
             "sections": sections,
+            "taught": [{"group": g, "point": points.get(g.pk)} for g in taught],
             "today_iso": day.isoformat(),
             "school_day": day.weekday() < 5,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
