@@ -496,3 +496,25 @@ def test_points_page_teacher_reads_only(world, client):
     assert "Create an assessment point" not in body
     assert post.status_code == 403
     assert AssessmentPoint.objects.count() == 2
+
+
+def test_my_classes_links_grid(world, client):
+    group = world.classes["9Ma1"]
+    point = AssessmentPointFactory(group=group, name="Autumn 2", date=datetime.date(2026, 12, 1))
+    client.force_login(world.users["teacher"])
+    with time_machine.travel(TODAY, tick=False):
+        body = client.get("/my-classes/").content.decode()
+
+    assert f"/progress/classes/{group.pk}/" in body
+    assert f"/progress/classes/{group.pk}/grades/{point.pk}/" in body
+    assert "Enter grades for Autumn 2" in body
+    assert "9Hi1" not in body
+
+
+def test_profile_links_progress(world, client):
+    pupil = world.pupils["oak9a_obrien"]
+    client.force_login(world.users["teacher"])
+    with time_machine.travel(TODAY, tick=False):
+        body = client.get(f"/pupils/{pupil.pk}/").content.decode()
+
+    assert f"/progress/pupils/{pupil.pk}/" in body
