@@ -29,7 +29,7 @@ class SuspensionForm(forms.Form):
     kind = forms.ChoiceField(choices=Suspension.Kind.choices, initial=Suspension.Kind.SUSPENSION)
     start_date = _date_field("First day", required=True)
     start_session = forms.ChoiceField(
-        label="Starts in the",
+        label="First session",
         choices=SESSION_CHOICES,
         initial="AM",
         help_text="Afternoon for a suspension that starts at lunchtime. Not used for lunchtimes.",
@@ -46,7 +46,9 @@ class SuspensionForm(forms.Form):
         "Last day",
         help_text=DATE_HELP + " For a permanent exclusion, the last day on roll if known.",
     )
-    reason_1 = forms.ChoiceField(label="Reason 1", choices=REASON_CHOICES)
+    reason_1 = forms.ChoiceField(
+        label="Reason 1", choices=[("", "Choose a reason"), *REASON_CHOICES]
+    )
     reason_2 = forms.ChoiceField(
         label="Reason 2", choices=REASON_BLANK + REASON_CHOICES, required=False
     )
@@ -56,6 +58,7 @@ class SuspensionForm(forms.Form):
     decided_by = forms.ModelChoiceField(
         label="Decided by",
         queryset=StaffMember.objects.none(),
+        empty_label="Choose the headteacher",
         help_text="Only the headteacher or acting headteacher may suspend or exclude.",
     )
     decided_on = _date_field(
