@@ -387,10 +387,16 @@ def place_service_errors(
         target: str | None = FIELD_OF_ERROR.get(key, "")
         if parts[0] == "pupils" or key == "academy_id":
             row = None
+            pupil_field = ""
             if len(parts) == 3 and int(parts[1]) < len(entries):
-                row = by_id.get(entries[int(parts[1])].pupil_id)
+                pupil_id = entries[int(parts[1])].pupil_id
+                row = by_id.get(pupil_id)
+                pupil_field = f"{parts[2].removesuffix('_id')}_{pupil_id}"
             if row is not None:
                 row.errors.extend(messages)
+            elif pupil_field in form.fields:
+                for message in messages:
+                    form.add_error(pupil_field, message)
             else:
                 pupil_errors.extend(messages)
             continue
@@ -435,17 +441,39 @@ class CorrectionForm(LabelledErrorsMixin, forms.Form):
     )
     seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, categories: list, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        categories: list,
+        pupils: Sequence[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        """Build the form, with a role and points field for each of `pupils`
+        (pupil id and name), the pupils whose part the user may correct."""
         super().__init__(*args, **kwargs)
+        self.pupil_ids = [pupil_id for pupil_id, _ in pupils]
+        for pupil_id, name in pupils:
+            self.fields[f"role_{pupil_id}"] = forms.ChoiceField(
+                label=f"Role of {name}", choices=PupilRole.choices
+            )
+            self.fields[f"points_{pupil_id}"] = forms.IntegerField(
+                label=f"Points for {name}",
+                error_messages={
+                    "invalid": f"Points for {name} must be a whole number such as -2.",
+                },
+            )
         self.name_required_errors()
         self.fields["category"].choices = [("", "Choose a category"), *categories]  # type: ignore[attr-defined]
         self.fields["seen_version"].error_messages["required"] = (
             "The correction form is damaged; reload the incident."
         )
+        # Keep the reason last, after the pupils' fields.
+        self.fields["reason"] = self.fields.pop("reason")
 
     def changes(self) -> dict[str, Any]:
+        """Return the fields for services.incident_update, the pupils' parts included."""
         data = self.cleaned_data
-        return {
+        changes: dict[str, Any] = {
             "occurred_at": datetime.datetime.combine(
                 data["occurred_date"], data["occurred_time"]
             ).replace(tzinfo=clock.LONDON),
@@ -457,6 +485,16 @@ class CorrectionForm(LabelledErrorsMixin, forms.Form):
             "sensitive": data["sensitive"],
             "sensitive_kind": data["sensitive_kind"],
         }
+        if self.pupil_ids:
+            changes["pupils"] = [
+                PupilEntry(
+                    pupil_id=pupil_id,
+                    role=data[f"role_{pupil_id}"],
+                    points=data[f"points_{pupil_id}"],
+                )
+                for pupil_id in self.pupil_ids
+            ]
+        return changes
 
 
 class DeleteForm(LabelledErrorsMixin, forms.Form):

@@ -310,7 +310,11 @@ def _correction_initial(incident: Incident) -> dict[str, Any]:
 
 
 def _handle_post(
-    request: HttpRequest, incident: Incident, forms_by_name: dict[str, Any], categories: list
+    request: HttpRequest,
+    incident: Incident,
+    forms_by_name: dict[str, Any],
+    categories: list,
+    correctable: list[tuple[int, str]],
 ) -> HttpResponse | None:
     """Run the form posted to the incident page; return a redirect when it saved."""
     form_name = request.POST.get("form", "")
@@ -318,19 +322,21 @@ def _handle_post(
     if form_name == "correct":
         if not access.can_correct(request.user, incident):
             raise PermissionDenied("You may not correct this incident.")
-        form: Any = CorrectionForm(request.POST, categories=categories)
+        form: Any = CorrectionForm(request.POST, categories=categories, pupils=correctable)
         forms_by_name["correct"] = form
         if form.is_valid():
+            changes = form.changes()
             try:
                 services.incident_update(
                     actor=request.user,
                     incident=incident,
                     seen_version=form.cleaned_data["seen_version"],
                     reason=form.cleaned_data["reason"],
-                    **form.changes(),
+                    **changes,
                 )
             except ValidationError as error:
-                for message in place_service_errors(form, error):
+                entries = changes.get("pupils", [])
+                for message in place_service_errors(form, error, entries=entries):
                     form.add_error(None, message)
             else:
                 messages.success(request, "The correction is saved.")
@@ -393,18 +399,27 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {"page_title": "Restricted incident", "incident": incident},
         )
     categories = category_choices(incident.academy, clock.today())
-    forms_by_name: dict[str, Any] = {}
-    if request.method == "POST":
-        response = _handle_post(request, incident, forms_by_name, categories)
-        if response is not None:
-            return response
-
     links = list(
         access.visible_links(request.user)
         .filter(incident=incident)
         .select_related("pupil", "year_group", "tutor_group")
         .order_by("pupil__legal_surname", "pupil__legal_forename")
     )
+    # The correction form changes the part of pupils the user may log for on the incident's day.
+    loggable = set(
+        access.loggable_pupils(request.user, incident.date)
+        .filter(pk__in=[link.pupil_id for link in links])
+        .values_list("pk", flat=True)
+    )
+    correctable = [
+        (link.pupil_id, link.pupil.display_name) for link in links if link.pupil_id in loggable
+    ]
+    forms_by_name: dict[str, Any] = {}
+    if request.method == "POST":
+        response = _handle_post(request, incident, forms_by_name, categories, correctable)
+        if response is not None:
+            return response
+
     hidden_count = IncidentPupil.objects.filter(incident=incident).count() - len(links)
     visible_ids = [link.pupil_id for link in links]
     actions = list(
@@ -433,7 +448,13 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_delete = access.can_delete(request.user, incident)
     correct_form = forms_by_name.get("correct")
     if can_correct and correct_form is None:
-        correct_form = CorrectionForm(categories=categories, initial=_correction_initial(incident))
+        correction_initial = _correction_initial(incident)
+        for link in links:
+            correction_initial[f"role_{link.pupil_id}"] = link.role
+            correction_initial[f"points_{link.pupil_id}"] = link.points
+        correct_form = CorrectionForm(
+            categories=categories, pupils=correctable, initial=correction_initial
+        )
         correct_form.link_descriptions()
     delete_form = forms_by_name.get("delete")
     if can_delete and delete_form is None:

@@ -276,6 +276,7 @@ def test_sensitive_incident_restricted(world, cats):
 
 def test_correct_through_page(world, cats):
     incident = log_incident(world, "tutor", cats.disruption, ["oak9a_obrien"], points=-1)
+    obrien = world.pupils["oak9a_obrien"].pk
     client = client_for(world, "head_of_year")
     url = f"/behaviour/incidents/{incident.pk}/"
     assert "Correct this incident" in body(client.get(url))
@@ -294,6 +295,8 @@ def test_correct_through_page(world, cats):
             "description": "Ran in the corridor",
             "sensitive_kind": "",
             "reason": "Wrong place recorded",
+            f"role_{obrien}": "instigator",
+            f"points_{obrien}": "-3",
         },
     )
 
@@ -301,9 +304,37 @@ def test_correct_through_page(world, cats):
     incident.refresh_from_db()
     assert incident.location == "corridor"
     assert incident.version == 2
+    link = incident.pupil_links.get()
+    assert link.role == "instigator"
+    assert link.points == -3
     html = body(client.get(url))
     assert "Wrong place recorded" in html
     assert "Ran in the corridor" in html
+
+
+def test_correct_points_out_of_range_on_page(world, cats):
+    incident = log_incident(world, "tutor", cats.disruption, ["oak9a_obrien"], points=-1)
+    obrien = world.pupils["oak9a_obrien"].pk
+
+    response = client_for(world, "tutor").post(
+        f"/behaviour/incidents/{incident.pk}/",
+        {
+            "form": "correct",
+            "seen_version": 1,
+            "occurred_date": "04/12/2026",
+            "occurred_time": "09:30",
+            "category": cats.disruption.pk,
+            "reason": "Points were too low",
+            f"role_{obrien}": "involved",
+            f"points_{obrien}": "-5",
+        },
+    )
+
+    assert response.status_code == 200
+    html = body(response)
+    assert f'id="id_points_{obrien}-error"' in html
+    assert "Points -5 are outside Disruption&#x27;s range of -3 to -1." in html
+    assert incident.pupil_links.get().points == -1
 
 
 def test_correct_needs_reason_on_page(world, cats):
