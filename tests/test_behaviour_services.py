@@ -452,6 +452,45 @@ def test_referral_opens_follow_up(world, cats):
     assert follow_up.due_on == datetime.date(2026, 12, 11)
 
 
+def test_referral_due_on_given_date(world, cats):
+    referral = ActionInput(
+        kind="referral",
+        referred_to_id=world.staff["safeguarding_lead"].pk,
+        date=datetime.date(2026, 12, 8),
+    )
+
+    incident = log_with(world, cats, referral)
+
+    assert incident.follow_ups.get().due_on == datetime.date(2026, 12, 8)
+    assert set(incident.actions.values_list("date", flat=True)) == {None}
+
+
+def test_contact_before_incident_rejected(world, cats):
+    before = datetime.datetime(2026, 12, 4, 9, 0, tzinfo=clock.LONDON)
+    contact = ActionInput(kind="parent_contact", contact_method="email", contacted_at=before)
+
+    with pytest.raises(ValidationError) as caught:
+        log_with(world, cats, contact)
+
+    assert caught.value.message_dict["actions.0.contacted_at"] == [
+        "Contacted at 04/12/2026 09:00 is before the incident at 04/12/2026 09:30; "
+        "enter a later time."
+    ]
+    assert nothing_written()
+
+
+def test_isolation_minutes_range(world, cats):
+    isolation = ActionInput(kind="isolation", date=datetime.date(2026, 12, 7), duration_minutes=481)
+
+    with pytest.raises(ValidationError) as caught:
+        log_with(world, cats, isolation)
+
+    assert caught.value.message_dict["actions.0.duration_minutes"] == [
+        "Internal isolation or reflection minutes 481 are outside 1 to 480."
+    ]
+    assert nothing_written()
+
+
 def test_referral_needs_trust_staff(world, cats):
     with pytest.raises(ValidationError) as caught:
         log_with(world, cats, ActionInput(kind="referral"))
