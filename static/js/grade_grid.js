@@ -13,15 +13,25 @@
     if (next) { next.focus(); next.select(); } else if (saveButton) { saveButton.focus(); }
   }
 
-  // Enter moves to the next pupil's grade instead of submitting the form.
-  // Tab keeps its usual order, which passes through a row's Remove box.
+  // Enter and Tab move to the next pupil's grade; Tab stops first at a row's
+  // Remove box. Shift+Tab keeps its usual order, which reaches the pupil links.
   inputs.forEach(function (input) {
+    var row = input.closest("tr");
+    var remove = row ? row.querySelector("input[type=checkbox]") : null;
     input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") {
+      if (event.key === "Enter" || (event.key === "Tab" && !event.shiftKey && !remove)) {
         event.preventDefault();
         focusAfter(input);
       }
     });
+    if (remove) {
+      remove.addEventListener("keydown", function (event) {
+        if (event.key === "Tab" && !event.shiftKey) {
+          event.preventDefault();
+          focusAfter(input);
+        }
+      });
+    }
   });
 
   form.addEventListener("input", function () { dirty = true; });
