@@ -140,6 +140,16 @@ def test_class_page_answers_by_scope(world, client, persona):
             assert response.status_code == (200 if name in VISIBLE[persona] else 404), name
 
 
+@pytest.mark.parametrize("persona", sorted(VISIBLE))
+def test_class_list_matches_detail_pages(world, client, persona):
+    client.force_login(world.users[persona])
+    with time_machine.travel(TODAY, tick=False):
+        body = client.get("/progress/classes/").content.decode()
+
+    listed = {name for name, g in world.classes.items() if f"/progress/classes/{g.pk}/" in body}
+    assert listed == VISIBLE[persona]
+
+
 def test_teacher_class_page_lists_only_class_pupils(world, client):
     client.force_login(world.users["teacher"])
     with time_machine.travel(TODAY, tick=False):
