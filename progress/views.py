@@ -205,7 +205,7 @@ def _render_grid(
             "can_enter": can_enter_grades(request.user, group),
             "scale": scale,
             "allowed": allowed,
-            "points": class_points(group),
+            "other_points": [p for p in class_points(group) if p.pk != point.pk],
             "status_key": _status_key(),
         },
         status=status,
