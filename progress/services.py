@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from academies.models import AcademicYear, Academy, YearGroup
@@ -257,7 +257,26 @@ def grades_save(
         current.version += 1
         changed.append(current)
 
-    GradeEntry.objects.bulk_create(new)
+    try:
+        with transaction.atomic():
+            GradeEntry.objects.bulk_create(new)
+    except IntegrityError:
+        # Another save created one of these entries after the read above, which
+        # a row lock cannot prevent for rows that did not exist yet.
+        logger.warning(
+            "grades save raced another save group=%s point=%s actor=%s",
+            group.pk,
+            point.pk,
+            getattr(actor, "pk", None),
+        )
+        raise ValidationError(
+            {
+                "grid": [
+                    "Someone else saved grades for this class at the same moment, so none of "
+                    "yours were saved. Reload the grid, check their grades and save again."
+                ]
+            }
+        ) from None
     if changed:
         GradeEntry.objects.bulk_update(
             changed, ["grade", "value", "changed_by", "changed_at", "version"]

@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from progress.models import AssessmentPoint, GradeEntry, TeachingGroup
@@ -505,3 +505,16 @@ def test_grid_pages_queries_constant(world, client):
     assert len(large) == 30
     assert post_small == post_large
     assert get_small == get_large
+
+
+def test_simultaneous_first_save_rejected(world, monkeypatch):
+    pupil = world.pupils["oak9a_obrien"]
+
+    def clash(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint grade_entry_once")
+
+    monkeypatch.setattr(GradeEntry.objects, "bulk_create", clash)
+    with pytest.raises(ValidationError) as caught:
+        save(world, [GradeInput(pupil_id=pupil.pk, text="5")])
+
+    assert "Someone else saved grades" in caught.value.message_dict["grid"][0]
