@@ -601,3 +601,45 @@ def test_api_schema_lists_suspensions(world):
     paths = response.json()["paths"]
     assert "/api/v1/suspensions/" in paths
     assert "patch" in paths["/api/v1/suspensions/{id}/"]
+
+
+# Browser ---------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_record_by_keyboard_in_chromium(browser, live_server):
+    from playwright.sync_api import expect
+
+    from .browser_support import log_in
+
+    with time_machine.travel(TODAY.replace(tzinfo=LONDON), tick=True):
+        world = suspension_world()
+        for user in world.users.values():
+            user.set_password("trust-demo")
+            user.save()
+        obrien = world.pupils["oak9a_obrien"]
+        context = browser.new_context(base_url=live_server.url, locale="en-GB")
+        page = context.new_page()
+        log_in(page, "headteacher")
+
+        page.goto(f"{NEW}?pupil={obrien.pk}")
+        page.get_by_label("First day", exact=True).focus()
+        page.keyboard.type("03/12/2026")
+        page.get_by_label("Length in sessions or lunchtimes").focus()
+        page.keyboard.type("4")
+        page.get_by_label("Reason 1").select_option("PA")
+        page.get_by_label("Decided by").select_option(str(world.staff["headteacher"].pk))
+        page.get_by_label("Details").focus()
+        page.keyboard.type("Pushed a member of staff")
+        page.get_by_role("button", name="Record").focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+        expect(page.get_by_role("heading", level=1)).to_have_text("Suspension of Aoife O'Brien")
+        expect(page.get_by_text("4 of 4 sessions have an E mark written")).to_be_visible()
+        with page.expect_navigation():
+            page.get_by_role("link", name="Back to the suspension register").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Suspension register")
+        context.close()
+    assert AttendanceMark.objects.filter(pupil=obrien, code="E").count() == 4
