@@ -133,7 +133,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "page_title": "Grades import",
         "upload_url": reverse("progress:grade-import"),
-        "result_url": reverse("progress:grade-import"),
-        "result_label": "Back to grades import",
+        "result_url": reverse("progress:class-list"),
+        "result_label": "See the classes",
     }
     return render_run(request, run, context)

@@ -418,3 +418,14 @@ def test_run_page_hidden_from_other_users(client, world):
     page = client.get(reverse("progress:grade-import-run", args=[run.pk]))
 
     assert page.status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["teacher", "head_of_year", "headteacher"])
+def test_upload_page_links_open(client, world, persona):
+    client.force_login(world.users[persona])
+    page = client.get(reverse("progress:grade-import"))
+    links = [reverse("progress:class-list"), reverse("progress:assessment-points")]
+
+    for link in links:
+        assert f'href="{link}"' in page.content.decode()
+        assert client.get(link).status_code == 200, link
