@@ -14,7 +14,7 @@ from django.db import transaction
 
 from trust import clock
 
-from . import attendance, pupils, staff_absence, staffing, structure
+from . import attendance, behaviour, pupils, staff_absence, staffing, structure
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class SeedOptions:
     pupils_per_academy: int
     seed: int
     today: datetime.date
-    # Mark only the last N weeks before today; None marks last year in full
-    # and this year to date.
+    # Mark registers and log behaviour only for the last N weeks before
+    # today; None covers last year in full and this year to date.
     attendance_weeks: int | None = None
 
 
@@ -66,6 +66,7 @@ def build_demo_trust(options: SeedOptions) -> SeedResult:
             staff=[person.member for person in staff.people],
             academies=[plan.academy for plan in ctx.plans],
         )
+        behaviour.load_behaviour(ctx, weeks=options.attendance_weeks)
     return SeedResult(
         academies=len(ctx.plans),
         pupils=len(rows.pupils),
