@@ -88,8 +88,8 @@ class Command(BaseCommand):
             type=_positive("--attendance-weeks", 104),
             default=None,
             help=(
-                "Write register marks for only the last N weeks before --today "
-                "(default: last academic year in full and this year to date). "
+                "Write register marks and behaviour incidents for only the last N weeks "
+                "before --today (default: last academic year in full and this year to date). "
                 "Keeps the largest demo trusts quick to load."
             ),
         )
