@@ -14,7 +14,7 @@ from django.db import transaction
 
 from trust import clock
 
-from . import attendance, behaviour, pupils, staff_absence, staffing, structure
+from . import attendance, behaviour, progress, pupils, staff_absence, staffing, structure
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,9 @@ def build_demo_trust(options: SeedOptions) -> SeedResult:
             academies=[plan.academy for plan in ctx.plans],
         )
         behaviour.load_behaviour(ctx, weeks=options.attendance_weeks)
+        progress.load_progress(
+            ctx, staff=staff, enrolments=rows.enrolments, weeks=options.attendance_weeks
+        )
     return SeedResult(
         academies=len(ctx.plans),
         pupils=len(rows.pupils),
