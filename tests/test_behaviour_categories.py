@@ -2,6 +2,8 @@
 services, academy categories, retiring, and the page and API access."""
 
 import datetime
+from dataclasses import replace
+from typing import Any
 
 import pytest
 import time_machine
@@ -38,30 +40,28 @@ def world():
     return world
 
 
-def negative(name: str = "Equipment missing", **fields) -> CategoryInput:
-    values = {
-        "name": name,
-        "polarity": Polarity.NEGATIVE,
-        "severity": 1,
-        "default_points": -1,
-        "min_points": -2,
-        "max_points": 0,
-    }
-    values.update(fields)
-    return CategoryInput(**values)
+def negative(name: str = "Equipment missing", **fields: Any) -> CategoryInput:
+    base = CategoryInput(
+        name=name,
+        polarity=Polarity.NEGATIVE,
+        severity=1,
+        default_points=-1,
+        min_points=-2,
+        max_points=0,
+    )
+    return replace(base, **fields)
 
 
-def positive(name: str = "Reading challenge", **fields) -> CategoryInput:
-    values = {
-        "name": name,
-        "polarity": Polarity.POSITIVE,
-        "severity": None,
-        "default_points": 1,
-        "min_points": 0,
-        "max_points": 3,
-    }
-    values.update(fields)
-    return CategoryInput(**values)
+def positive(name: str = "Reading challenge", **fields: Any) -> CategoryInput:
+    base = CategoryInput(
+        name=name,
+        polarity=Polarity.POSITIVE,
+        severity=None,
+        default_points=1,
+        min_points=0,
+        max_points=3,
+    )
+    return replace(base, **fields)
 
 
 def add_oak_category(world, data: CategoryInput | None = None) -> BehaviourCategory:
