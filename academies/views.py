@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from academies.selectors import academy_figures
+from progress.targets import can_generate
 from pupils.models import Enrolment, active_on
 from pupils.selectors import prepare_rows, pupils_with_list_fields, register_order, visible_pupils
 from trust import clock
@@ -103,6 +104,7 @@ def year_group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tutor_groups": [(g, counts.get(g.pk, 0)) for g in tutor_groups],
             "today": day,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
+            "can_generate_tmgs": can_generate(request.user, group),
         },
     )
 

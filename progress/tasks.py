@@ -26,10 +26,7 @@ from pupils.tasks import (
 
 from .imports import ImportInvalid, can_import_grades, grades_import_apply
 
-# The ImportRun kind of grades imports.
-# NOTE: ImportRun.Kind has no "grades" choice yet (adding it needs a
-# migration), so the admin site and get_kind_display() show the raw value.
-GRADES_KIND = "grades"
+GRADES_KIND = ImportRun.Kind.GRADES
 
 
 def _apply_grades(import_date: datetime.date) -> Applier:

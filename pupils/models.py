@@ -291,6 +291,7 @@ class ImportRun(models.Model):
     class Kind(models.TextChoices):
         PUPILS = "pupils", "Pupil import"
         STAFF = "staff", "Staff import"
+        GRADES = "grades", "Grades import"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"

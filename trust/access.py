@@ -129,11 +129,13 @@ def _build_scope(user: Any) -> Scope:
         tutored = (
             TutorGroup.objects.filter(this_year, tutor=staff)
             .annotate(kind=Value("tutor"))
+            .order_by()
             .values_list("id", "kind")
         )
         taught = (
             TeachingGroup.objects.filter(this_year, teachers=staff)
             .annotate(kind=Value("class"))
+            .order_by()
             .values_list("id", "kind")
         )
         for group_id, kind in tutored.union(taught, all=True):

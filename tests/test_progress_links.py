@@ -1,0 +1,36 @@
+"""Links from the year group page to the progress pages, by role."""
+
+import pytest
+import time_machine
+
+from .personas import TODAY, build_personas
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    with time_machine.travel(TODAY, tick=False):
+        yield build_personas()
+
+
+def year_group_page(world, persona: str, client) -> str:
+    client.force_login(world.users[persona])
+    response = client.get(f"/academies/year-groups/{world.year_groups['oak9'].pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_head_of_year_sees_generate_link(world, client):
+    html = year_group_page(world, "head_of_year", client)
+    oak = world.academies["oak"].pk
+
+    assert f"/progress/classes/?academy={oak}&amp;year=9" in html
+    assert "/progress/targets/generate/" in html
+
+
+def test_attendance_officer_sees_no_generate(world, client):
+    html = year_group_page(world, "attendance_officer", client)
+
+    assert "/progress/classes/" in html
+    assert "/progress/targets/generate/" not in html
