@@ -7,6 +7,7 @@ from collections import Counter
 from io import StringIO
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 
 from academies.models import AcademicYear, Academy, Phase
@@ -96,6 +97,9 @@ def seeded(django_db_setup, django_db_blocker):
         seed(*SMALL)
         yield first
         call_command("flush", interactive=False, verbosity=0)
+        # flush recreates the content types with new ids; later test files
+        # must not read the old ones from the cache.
+        ContentType.objects.clear_cache()
 
 
 pytestmark = pytest.mark.django_db
