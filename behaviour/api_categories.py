@@ -107,7 +107,7 @@ class CategoryCreateSerializer(serializers.Serializer):
         default=None,
         help_text="The academy of an academy category; leave out for a trust category.",
     )
-    # Serializer fields are class attributes, so mypy sees this one shadow Field.parent.
+    # Serializer fields are class attributes, so mypy reports this one as shadowing Field.parent.
     parent = serializers.IntegerField(  # type: ignore[assignment]
         min_value=1,
         allow_null=True,

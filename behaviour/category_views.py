@@ -1,7 +1,7 @@
 """The behaviour categories page and the forms that add, change, retire and
 reinstate categories.
 
-Staff who see pupils or hold a role at an academy read the page; trust
+Staff who see pupils or hold a role at an academy read the page. Trust
 leaders and administrators change the trust taxonomy, and an academy's
 headteacher and leaders change its own categories. Anyone else (trustees,
 HR, staff without a role) gets 404.
