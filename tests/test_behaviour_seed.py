@@ -323,6 +323,18 @@ def test_seed_suspensions_e_marks(seeded):
         assert row.mark_written
 
 
+def test_seed_e_marks_have_suspensions(seeded):
+    e_marks = AttendanceMark.objects.filter(code="E")
+    covered = {
+        (row.pupil_id, row.date, row.session)
+        for row in SuspensionSession.objects.filter(suspension__status=Suspension.Status.ACTIVE)
+    }
+
+    assert e_marks.exists()
+    for mark in e_marks:
+        assert (mark.pupil_id, mark.date, mark.session) in covered
+
+
 def test_seed_if_empty_changes_nothing(seeded):
     def counts() -> tuple[int, ...]:
         return (

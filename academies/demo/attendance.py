@@ -49,8 +49,9 @@ STUDY_LEAVE_FROM = (5, 18)
 TRIP_DAYS_PER_GROUP = 2
 PART_TIME_NURSERY_SHARE = 0.4
 # Mean days missed per absence of each reason: illness runs one to three
-# days, a suspension two, an appointment takes one session.
-EPISODE_DAYS = {"I": 1.8, "E": 2.0, "M": 0.5}
+# days, leave for a family event two, an appointment takes one session.
+# Suspensions (E) come from the behaviour loader, which records each one.
+EPISODE_DAYS = {"I": 1.8, "C": 2.0, "M": 0.5}
 COMMENTS = {
     "M": ("Dental appointment", "Hospital appointment", "GP appointment"),
     "I": ("", "", "Parent rang: unwell", "Parent emailed"),
@@ -59,7 +60,6 @@ COMMENTS = {
     "V": ("Year group trip",),
     "P": ("Inter-school sports fixture",),
     "B": ("Off-site course",),
-    "E": ("Suspended for two days",),
 }
 
 MARK_COLUMNS = (
@@ -318,7 +318,7 @@ class _AcademyLoader:
                 absence=rng.uniform(0.5, 0.8),
                 late=0.08,
                 kind="severe",
-                reasons=("I", "O", "E", "M"),
+                reasons=("I", "O", "C", "M"),
                 reason_weights=(40, 50, 5, 5),
             )
         elif roll < SEVERE_SHARE + persistent_share:
@@ -326,7 +326,7 @@ class _AcademyLoader:
                 absence=rng.uniform(0.10, 0.28),
                 late=0.05,
                 kind="persistent",
-                reasons=("I", "O", "M", "E", "R"),
+                reasons=("I", "O", "M", "C", "R"),
                 reason_weights=(62, 25, 8, 3, 2),
             )
         else:
@@ -393,7 +393,7 @@ class _AcademyLoader:
                         # Illness runs on: one to three days in all.
                         episode_left = rng.choice((0, 0, 1, 1, 2))
                         episode_code = code
-                    elif code == "E":
+                    elif code == "C":
                         episode_left = 1
                         episode_code = code
                     am = pm = (code, None, comment)
