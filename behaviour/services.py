@@ -163,7 +163,7 @@ def _check_occurred_at(occurred_at: datetime.datetime, errors: _Errors) -> None:
 def _check_category(
     category_id: int, academy: Academy, day: datetime.date, errors: _Errors
 ) -> BehaviourCategory | None:
-    category = BehaviourCategory.objects.filter(pk=category_id).first()
+    category = BehaviourCategory.objects.select_related("parent").filter(pk=category_id).first()
     if category is None or category.trust_id != academy.trust_id:
         errors.add(
             "category_id",
@@ -184,6 +184,15 @@ def _check_category(
             "category_id",
             f"Category {category.name} was retired on {_shown(category.retired_on)}, so it "
             f"cannot be used for {_shown(day)}; choose a current category.",
+        )
+        return None
+    parent = category.parent if category.parent_id else None
+    if parent is not None and parent.retired(day):
+        assert parent.retired_on is not None
+        errors.add(
+            "category_id",
+            f"Category {category.name} counts as {parent.name}, which was retired on "
+            f"{_shown(parent.retired_on)}; choose a current category.",
         )
         return None
     return category

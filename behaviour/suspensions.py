@@ -294,7 +294,9 @@ def _plan_sessions(
                 }
             )
         if end_date is None:
-            return []
+            # The pupil stays on roll, marked E, until the last day on roll is
+            # known: sessions up to today now, later ones by the daily task.
+            return school_sessions(academy, start_date, start_session, end=clock.today())
         return school_sessions(academy, start_date, start_session, end=end_date)
 
     noun = "lunchtimes" if kind == Kind.LUNCHTIME else "sessions"
@@ -701,6 +703,28 @@ def _mark_comment(suspension: Suspension) -> str:
 # Marks written later -------------------------------------------------------------
 
 
+def _extend_open_exclusions(up_to: datetime.date, academy_id: int | None) -> None:
+    """Add the sessions up to `up_to` of permanent exclusions whose last day
+    on roll is not set yet, so their E marks continue day by day."""
+    exclusions = Suspension.objects.filter(
+        kind=Kind.PERMANENT, status=Status.ACTIVE, end_date__isnull=True
+    ).select_related("academy")
+    if academy_id is not None:
+        exclusions = exclusions.filter(academy_id=academy_id)
+    for exclusion in exclusions:
+        last = exclusion.days.order_by("-date", "-session").first()
+        if last is None:
+            start, session = exclusion.start_date, exclusion.start_session
+        elif last.session == "AM":
+            start, session = last.date, "PM"
+        else:
+            start, session = last.date + datetime.timedelta(days=1), "AM"
+        if start > up_to:
+            continue
+        with transaction.atomic():
+            _add_sessions(exclusion, school_sessions(exclusion.academy, start, session, end=up_to))
+
+
 def suspension_marks_write(
     *,
     up_to: datetime.date,
@@ -718,6 +742,7 @@ def suspension_marks_write(
     """
     if up_to > clock.today():
         up_to = clock.today()
+    _extend_open_exclusions(up_to, academy_id)
     due = (
         SuspensionSession.objects.filter(
             mark_written=False,
@@ -847,7 +872,9 @@ def suspension_update(*, actor: Any, suspension: Suspension, **fields: Any) -> S
             _check_overlap(pupil, planned, exclude_id=suspension.pk)
             suspension.end_date = new_end
             _end_enrolment(pupil, suspension.academy, new_end)
-            _add_sessions(suspension, planned)
+            existing = set(suspension.days.values_list("date", "session"))
+            suspension.days.filter(date__gt=new_end).delete()
+            _add_sessions(suspension, [item for item in planned if item not in existing])
         suspension.save()
         if changes_end:
             _write_own_marks(suspension, clock.today())

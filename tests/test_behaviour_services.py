@@ -309,6 +309,17 @@ def test_retired_category_rejected(world, cats):
     assert incident.date == datetime.date(2026, 11, 30)
 
 
+def test_retired_parent_category_rejected(world, cats):
+    cats.merit.retired_on = datetime.date(2026, 12, 1)
+    cats.merit.save()
+
+    with pytest.raises(ValidationError) as caught:
+        log_incident(world, "headteacher", cats.oak_merit, ["oak9b_patel"], points=1)
+
+    assert "which was retired on 01/12/2026" in messages_of(caught.value)
+    assert nothing_written()
+
+
 def test_reporter_from_other_trust_rejected(world, cats):
     outsider = StaffFactory()
     with pytest.raises(ValidationError) as caught:

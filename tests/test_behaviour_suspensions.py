@@ -612,7 +612,8 @@ def test_permanent_exclusion_end_set_later(world):
         world, "oak9a_obrien", kind="permanent", start_date=D(2026, 12, 3), sessions=None
     )
     assert Enrolment.objects.get(pupil=obrien).end_date is None
-    assert marks_of(obrien) == {}
+    assert set(marks_of(obrien).values()) == {"E"}
+    assert len(marks_of(obrien)) == 4
 
     suspension_update(
         actor=world.users["headteacher"], suspension=exclusion, end_date=D(2026, 12, 4)
@@ -620,6 +621,21 @@ def test_permanent_exclusion_end_set_later(world):
 
     assert Enrolment.objects.get(pupil=obrien).end_date == D(2026, 12, 4)
     assert len(marks_of(obrien)) == 4
+    assert len(sessions_of(exclusion)) == 4
+
+
+def test_open_exclusion_marks_continue(world, frozen_clock):
+    obrien = world.pupils["oak9a_obrien"]
+    exclusion = record(
+        world, "oak9a_obrien", kind="permanent", start_date=D(2026, 12, 3), sessions=None
+    )
+
+    frozen_clock.move_to(datetime.datetime(2026, 12, 8, 6, 0, tzinfo=LONDON))
+    assert tasks.write_suspension_marks("2026-12-08") == 4
+
+    assert max(marks_of(obrien)) == (D(2026, 12, 8), "PM")
+    assert len(sessions_of(exclusion)) == 8
+    assert Enrolment.objects.get(pupil=obrien).end_date is None
 
 
 def test_permanent_exclusion_with_sessions_rejected(world):
