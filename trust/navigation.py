@@ -85,6 +85,9 @@ def nav_items(user: Any) -> list[NavItem]:
     items.append(("Behaviour analysis", _behaviour_analysis_url(scope)))
     if scope.sees_any_pupil() or scope.all_academies:
         items.append(("Suspensions", _url("behaviour:suspension-register")))
+    # Leaders keep the behaviour categories: the trust's and each academy's own.
+    if scope.has_role(Role.TRUST_ADMIN, Role.TRUST_LEADER, Role.HEADTEACHER, Role.ACADEMY_LEADER):
+        items.append(("Behaviour categories", _url("behaviour:categories")))
     if not scope.is_trustee_only:
         items.append(("Staff", _url("staff:directory")))
     if scope.staff_id:
