@@ -15,6 +15,8 @@ from django.urls import reverse
 
 from academies.models import Academy, TutorGroup
 from academies.selectors import visible_tutor_groups
+from progress.access import visible_teaching_groups
+from progress.models import ClassMembership, TeachingGroup
 from pupils.models import Enrolment, active_on
 from staff.models import StaffMember
 from trust import clock
@@ -494,16 +496,57 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def group_points(request: HttpRequest, pk: int) -> HttpResponse:
     """Give the same positive points to the pupils on roll in one tutor group today."""
     group: TutorGroup = get_object_or_404(visible_tutor_groups(request.user), pk=pk)
-    now = clock.now()
-    today = now.date()
+    today = clock.today()
     roll = [
         enrolment
         for enrolment in _roll(request.user, today, group.academy)
         if enrolment.tutor_group_id == group.pk
     ]
+    return _points_page(
+        request,
+        academy=group.academy,
+        roll=roll,
+        name=group.name,
+        back=(reverse("academies:tutor-group", args=[group.pk]), f"Tutor group {group.name}"),
+    )
+
+
+@login_required
+def class_points(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the same positive points to the pupils in one class today."""
+    group: TeachingGroup = get_object_or_404(
+        visible_teaching_groups(request.user).select_related("academy"), pk=pk
+    )
+    today = clock.today()
+    members = set(
+        ClassMembership.objects.filter(active_on(today), group=group).values_list(
+            "pupil_id", flat=True
+        )
+    )
+    roll = [e for e in _roll(request.user, today, group.academy) if e.pupil_id in members]
+    return _points_page(
+        request,
+        academy=group.academy,
+        roll=roll,
+        name=group.name,
+        back=(reverse("progress:class-detail", args=[group.pk]), f"Class {group.name}"),
+    )
+
+
+def _points_page(
+    request: HttpRequest,
+    *,
+    academy: Academy,
+    roll: list[Enrolment],
+    name: str,
+    back: tuple[str, str],
+) -> HttpResponse:
+    """Show and save the points form for the pupils of one group (tutor group or class)."""
     if not roll:
-        raise Http404("No pupil of this tutor group is in your scope.")
-    categories = category_choices(group.academy, today, positive_only=True)
+        raise Http404("No pupil of this group is in your scope.")
+    now = clock.now()
+    today = now.date()
+    categories = category_choices(academy, today, positive_only=True)
     staff_id = _staff_id_of(request.user)
     ticked = {e.pupil_id for e in roll}
     problems: list[str] = []
@@ -522,7 +565,7 @@ def group_points(request: HttpRequest, pk: int) -> HttpResponse:
                 incident = services.group_points_log(
                     actor=request.user,
                     pupil_ids=sorted(ticked),
-                    academy_id=group.academy_id,
+                    academy_id=academy.pk,
                     category_id=int(form.cleaned_data["category"]),
                     points=form.cleaned_data["points"],
                     occurred_at=now,
@@ -542,7 +585,7 @@ def group_points(request: HttpRequest, pk: int) -> HttpResponse:
                 count = len(ticked)
                 messages.success(
                     request,
-                    f"Points given to {count} pupil{'s' if count != 1 else ''} of {group.name}.",
+                    f"Points given to {count} pupil{'s' if count != 1 else ''} of {name}.",
                 )
                 return redirect("behaviour:incident-detail", incident.pk)
     else:
@@ -558,8 +601,10 @@ def group_points(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "behaviour/group_points.html",
         {
-            "page_title": f"Points for {group.name}",
-            "group": group,
+            "page_title": f"Points for {name}",
+            "group_name": name,
+            "back_url": back[0],
+            "back_label": back[1],
             "form": form,
             "rows": rows,
             "problems": problems,
