@@ -97,6 +97,7 @@ class TimelineRow:
     role: str = ""
     location: str = ""
     reporter: str = ""
+    description: str = ""
     actions: list[str] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)
     overdue: bool = False
@@ -196,6 +197,7 @@ def timeline_rows(
                 role=link.get_role_display(),
                 location=incident.get_location_display(),
                 reporter=incident.reported_by.full_name,
+                description=incident.description,
                 actions=[describe_action(a) for a in incident.actions.all()],
                 follow_ups=[describe_follow_up(f, day) for f in follow_ups],
                 overdue=any(

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from pupils.models import Pupil
 from pupils.selectors import current_enrolment, visible_pupils
 from trust import clock
 from trust.exports import EXPORT_FORMATS, export_response
@@ -22,6 +23,7 @@ from trust.params import (
     handles_invalid_parameters,
     text_parameter_preview,
 )
+from trust.pdf import render_pdf
 
 from . import services
 from .models import FollowUp, Polarity
@@ -30,6 +32,7 @@ from .timeline import (
     EXPORT_HEADERS,
     RESTRICTED,
     TimelineFilters,
+    TimelineRow,
     export_rows,
     follow_up_lists,
     follow_ups_for,
@@ -84,8 +87,8 @@ def timeline_filters(request: HttpRequest) -> TimelineFilters:
 def export_format(request: HttpRequest) -> str:
     """Read ?format=: empty for the page, or csv or xlsx for a download."""
     fmt = request.GET.get("format", "").strip()
-    if fmt and fmt not in EXPORT_FORMATS:
-        raise InvalidParameter("format", text_parameter_preview(fmt), "it must be csv or xlsx")
+    if fmt and fmt not in (*EXPORT_FORMATS, "pdf"):
+        raise InvalidParameter("format", text_parameter_preview(fmt), "it must be csv, xlsx or pdf")
     return fmt
 
 
@@ -98,6 +101,8 @@ def pupil_timeline(request: HttpRequest, pk: int) -> HttpResponseBase:
     filters = timeline_filters(request)
     fmt = export_format(request)
     rows = timeline_rows(request.user, pupil, filters, day)
+    if fmt == "pdf":
+        return _behaviour_log_pdf(request, pupil, rows, day)
     if fmt:
         return export_response(
             filename=f"behaviour-{pupil.display_name}-{day:%Y-%m-%d}",
@@ -124,10 +129,35 @@ def pupil_timeline(request: HttpRequest, pk: int) -> HttpResponseBase:
         "polarities": Polarity.choices,
         "csv_query": urlencode({**active_filters, "format": "csv"}),
         "xlsx_query": urlencode({**active_filters, "format": "xlsx"}),
+        "pdf_query": urlencode({**active_filters, "format": "pdf"}),
         "log_url": reverse("behaviour:incident-log") + "?" + urlencode({"pupils": pupil.pk}),
         "suspension_summary": pupil_suspension_summary(request.user, pupil, day),
     }
     return render(request, "behaviour/pupil_timeline.html", context)
+
+
+def _behaviour_log_pdf(
+    request: HttpRequest, pupil: Pupil, rows: list[TimelineRow], day: datetime.date
+) -> HttpResponse:
+    """Return the pupil's behaviour log as a PDF, with the same rows and totals as the page."""
+    term, year = pupil_totals(request.user, pupil, day)
+    pdf = render_pdf(
+        "pdf/behaviour_log.html",
+        {
+            "document_title": f"Behaviour log: {pupil.display_name}",
+            "pupil": pupil,
+            "enrolment": current_enrolment(pupil, day),
+            "term": term,
+            "year": year,
+            "rows": rows,
+            "restricted_label": RESTRICTED,
+        },
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    # The file name carries the UPN, never the name, as for the profile PDF.
+    response["Content-Disposition"] = f'inline; filename="behaviour-log-{pupil.upn}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _owner_choice(request: HttpRequest, source: Any) -> str:
