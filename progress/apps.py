@@ -21,3 +21,6 @@ class ProgressConfig(AppConfig):
         audit.register(models.GradeScale)
         audit.register(models.Grade)
         audit.register(models.GradeEquivalent)
+        audit.register(models.Intervention)
+        audit.register(models.InterventionPupil, pupil_field="pupil_id")
+        audit.register(models.ParentContact, pupil_field="pupil_id")

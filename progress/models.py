@@ -387,3 +387,118 @@ class TargetGrade(models.Model):
 
     def __str__(self) -> str:
         return f"TMG {self.grade or self.value} for pupil {self.pupil_id}"
+
+
+class Intervention(models.Model):
+    """Support put in place for one or more pupils who are behind, with a review date."""
+
+    class Kind(models.TextChoices):
+        TUTORING = "tutoring", "Tutoring"
+        MENTORING = "mentoring", "Mentoring"
+        CATCH_UP = "catch_up", "Catch-up sessions"
+        LITERACY = "literacy", "Literacy support"
+        NUMERACY = "numeracy", "Numeracy support"
+        REVISION = "revision", "Revision club"
+        PASTORAL = "pastoral", "Pastoral support"
+        HOMEWORK = "homework", "Homework club"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        ACTIVE = "active", "In place"
+        REVIEWED = "reviewed", "Reviewed"
+        STOPPED = "stopped", "Stopped"
+
+    academy = models.ForeignKey(Academy, on_delete=models.PROTECT, related_name="interventions")
+    academic_year = models.ForeignKey(AcademicYear, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=120)
+    # Empty for support across subjects, such as mentoring.
+    qualification = models.ForeignKey(
+        Qualification, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    owner = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="interventions")
+    start_date = models.DateField()
+    review_date = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    notes = models.TextField(blank=True)
+    outcome = models.TextField(blank=True)
+    reviewed_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["review_date", "pk"]
+        indexes = [
+            models.Index(fields=["owner", "status", "review_date"]),
+            models.Index(fields=["academy", "academic_year"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="intervention_review_after_start",
+                condition=Q(review_date__gte=F("start_date")),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class InterventionPupil(models.Model):
+    """One pupil in an intervention, with the grade and TMG points at the start
+    and the grade at review, so its impact can be measured."""
+
+    intervention = models.ForeignKey(
+        Intervention, on_delete=models.CASCADE, related_name="pupil_links"
+    )
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="interventions")
+    start_points = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    tmg_points = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    review_points = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["intervention", "pupil"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["intervention", "pupil"], name="intervention_pupil_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pupil} in {self.intervention}"
+
+
+class ParentContact(models.Model):
+    """A contact with a pupil's parents or carers about their progress."""
+
+    class Method(models.TextChoices):
+        LETTER = "letter", "Letter"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone call"
+        MEETING = "meeting", "Meeting"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="parent_contacts")
+    # The parent or carer contacted, when one is named.
+    contact = models.ForeignKey(
+        "pupils.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    academy = models.ForeignKey(Academy, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=8, choices=Method.choices)
+    occurred_at = models.DateTimeField()
+    summary = models.TextField()
+    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["pupil", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} about {self.pupil_id}"
