@@ -49,5 +49,6 @@ urlpatterns = [
         "academies/<int:pk>/attendance/", AcademyAttendanceView.as_view(), name="academy-attendance"
     ),
     path("", include("behaviour.api_urls")),
+    path("", include("progress.api_progress")),
     path("", include(router.urls)),
 ]
