@@ -529,3 +529,39 @@ def test_query_counts_do_not_grow_with_pupils(world, client):
     assert GradeEntry.objects.filter(assessment_point=world.points["november"]).count() == 20
     assert TargetGrade.objects.count() > 12
     assert after == before
+
+
+# Links -------------------------------------------------------------------------------
+
+
+def test_pages_link_to_heatmap_and_summaries(world, client):
+    oak = world.academies["oak"]
+    oak9 = world.year_groups["oak9"]
+    year_page = get(client, world.users["head_of_year"], f"/academies/year-groups/{oak9.pk}/")
+    academy_page = get(client, world.users["trustee"], f"/academies/{oak.pk}/")
+    summary_page = get(
+        client, fresh(world.users["trustee"]), f"/progress/academies/{oak.pk}/summary/"
+    )
+
+    assert year_page.status_code == 200
+    assert f"/progress/year-groups/{oak9.pk}/heatmap/" in year_page.content.decode()
+    assert academy_page.status_code == 200
+    assert f"/progress/academies/{oak.pk}/summary/" in academy_page.content.decode()
+    assert summary_page.status_code == 200
+    assert "/progress/summary/" in summary_page.content.decode()
+
+
+def test_heatmap_without_points(world, client):
+    response = get(client, world.users["headteacher"], heatmap_url(world, "oak10"))
+
+    assert response.status_code == 200
+    assert "Year 10 has no assessment points yet" in response.content.decode()
+
+
+def test_summary_xlsx_export(world, client):
+    url = f"/progress/academies/{world.academies['oak'].pk}/summary/"
+    response = get(client, world.users["headteacher"], url, format="xlsx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "progress-summary-academy" in response["Content-Disposition"]
