@@ -607,3 +607,10 @@ def test_academy_page_query_count(a8: A8World) -> None:
         )
         a8.results(pupil, EXAMPLE_A)
     assert count() == few
+
+
+def test_academy_page_linked(a8: A8World) -> None:
+    oak = a8.world.academies["oak"]
+    response = client_for(a8.world, "headteacher").get(reverse("academies:detail", args=[oak.pk]))
+    assert response.status_code == 200
+    assert reverse("progress:academy-attainment8", args=[oak.pk]) in response.content.decode()
