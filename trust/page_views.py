@@ -124,6 +124,7 @@ def my_classes(request: HttpRequest) -> HttpResponse:
             in_group = [p for p in rows if p.current_tutor_group_id == group.pk]  # type: ignore[attr-defined]
             sections.append({"tutor_group": group, "pupils": in_group})
     from progress.access import visible_teaching_groups
+    from progress.interventions import overdue_reviews
     from progress.selectors import class_list, latest_points
 
     taught = list(
@@ -137,6 +138,7 @@ def my_classes(request: HttpRequest) -> HttpResponse:
             "page_title": "My classes",
             "sections": sections,
             "taught": [{"group": g, "point": points.get(g.pk)} for g in taught],
+            "overdue_reviews": overdue_reviews(request.user),
             "today_iso": day.isoformat(),
             "school_day": day.weekday() < 5,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
