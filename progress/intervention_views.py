@@ -18,7 +18,6 @@ from django.utils.text import slugify
 from academies.selectors import visible_academies
 from pupils.models import Pupil
 from pupils.selectors import visible_pupils
-from staff.models import Role
 from trust import clock
 from trust.access import scope_for
 from trust.charts import bar_chart
@@ -452,10 +451,7 @@ def intervention_review_page(request: HttpRequest, pk: int) -> HttpResponse:
 def _what_works_allowed(user: Any) -> bool:
     scope = scope_for(user)
     return bool(
-        user.is_superuser
-        or scope.all_academies
-        or scope.pupil_academy_ids
-        or scope.has_role(Role.HEAD_OF_YEAR, Role.TRUSTEE)
+        user.is_superuser or scope.all_academies or scope.academy_ids or scope.pupil_academy_ids
     )
 
 
@@ -477,7 +473,7 @@ def what_works_page(request: HttpRequest) -> HttpResponse:
     """Show the impact of reviewed interventions by kind across the trust and,
     for those who see an academy's pupils, per academy (?academy=ID)."""
     if not _what_works_allowed(request.user):
-        raise PermissionDenied("What works is for trust and academy leaders and heads of year.")
+        raise PermissionDenied("What works is for staff with a role at an academy or the trust.")
     scope = scope_for(request.user)
     trust_ids = set(visible_academies(request.user).values_list("trust_id", flat=True))
     if scope.all_pupils:

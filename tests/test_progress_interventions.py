@@ -849,6 +849,31 @@ def test_what_works_leader_sees_academy(client, impacts):
     assert client.get(reverse("progress:what-works"), {"academy": "x"}).status_code == 400
 
 
-def test_what_works_teacher_forbidden(client, impacts):
+def test_what_works_teacher_sees_trust(client, impacts):
     client.force_login(impacts.p.users["teacher"])
+    response = client.get(reverse("progress:what-works"))
+    assert response.status_code == 200
+    assert response.context["academies"] == []
+    trust = {i.kind: i for i in response.context["trust_table"]}
+    assert trust[Intervention.Kind.MENTORING].suppressed
+
+
+def test_what_works_without_role_forbidden(client, impacts):
+    client.force_login(impacts.p.users["staff"])
     assert client.get(reverse("progress:what-works")).status_code == 403
+
+
+def test_links_reach_the_pages(client, world):
+    client.force_login(world.p.users["head_of_year"])
+    year_page = client.get(reverse("academies:year-group", args=[world.year_group.pk]))
+    assert reverse("progress:underperformance", args=[world.year_group.pk]) in (
+        year_page.content.decode()
+    )
+    pupil = world.pupil("oak9a_obrien")
+    progress_page = client.get(reverse("progress:pupil-progress", args=[pupil.pk]))
+    assert f"{reverse('progress:intervention-new')}?pupil={pupil.pk}" in (
+        progress_page.content.decode()
+    )
+    client.force_login(world.p.users["trustee"])
+    academy_page = client.get(reverse("academies:detail", args=[world.p.academies["oak"].pk]))
+    assert reverse("progress:what-works") in academy_page.content.decode()
