@@ -877,3 +877,62 @@ def test_links_reach_the_pages(client, world):
     client.force_login(world.p.users["trustee"])
     academy_page = client.get(reverse("academies:detail", args=[world.p.academies["oak"].pk]))
     assert reverse("progress:what-works") in academy_page.content.decode()
+
+
+# Pages by GET and shared access ----------------------------------------------------------
+
+
+def test_pages_open_for_owner(client, world):
+    intervention = open_maths(world, "oak9a_obrien")
+    client.force_login(world.p.users["teacher"])
+    for name in ("intervention-detail", "intervention-edit", "intervention-review"):
+        response = client.get(reverse(f"progress:{name}", args=[intervention.pk]))
+        assert response.status_code == 200, name
+    review = client.get(reverse("progress:intervention-review", args=[intervention.pk]))
+    assert "Grade at review for Aoife O&#x27;Brien" in review.content.decode()
+
+
+def test_new_without_pupils_explains(client, world):
+    client.force_login(world.p.users["head_of_year"])
+    response = client.get(reverse("progress:intervention-new"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "No pupil was chosen." in body
+    assert reverse("progress:underperformance", args=[world.year_group.pk]) in body
+
+
+def test_class_teacher_reads_not_edits(client, world):
+    other: Any = StaffFactory(academy=world.p.academies["oak"])
+    intervention = intervention_create(
+        actor=world.p.users["head_of_year"],
+        pupil_ids=[world.pupil("oak9a_obrien").pk, world.pupil("oak9a_smithjones").pk],
+        kind=Intervention.Kind.MENTORING,
+        title="Mentoring by the head of year",
+        qualification_id=None,
+        owner_id=other.pk,
+        start_date=datetime.date(2026, 12, 4),
+        review_date=datetime.date(2027, 1, 15),
+    )
+    client.force_login(world.p.users["teacher"])
+    detail = client.get(reverse("progress:intervention-detail", args=[intervention.pk]))
+    assert detail.status_code == 200
+    shown = [impact.link.pupil_id for impact in detail.context["impacts"]]
+    assert shown == [world.pupil("oak9a_obrien").pk]
+    assert detail.context["hidden_pupils"] == 1
+    edit = client.get(reverse("progress:intervention-edit", args=[intervention.pk]))
+    assert edit.status_code == 403
+
+
+def test_intervention_list_query_count_constant(client, world):
+    client.force_login(world.p.users["headteacher"])
+    url = reverse("progress:intervention-list")
+    open_maths(world, "oak9a_obrien")
+    client.get(url)
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    for _ in range(4):
+        open_maths(world, "oak9a_obrien", "oak9a_smithjones", "oak9b_patel")
+    with CaptureQueriesContext(connection) as after:
+        response = client.get(url)
+    assert len(response.context["rows"]) == 5
+    assert len(after) == len(before)
