@@ -909,18 +909,58 @@ class HistoryRow:
     reason: str
 
 
+def _history_value(name: str, value: Any, staff_names: Mapping[int, str]) -> str:
+    """Return an audited value as the page shows it: names, labels and dd/mm/yyyy dates."""
+    if value is None or value == "":
+        return "–"
+    if name == "owner_id":
+        return staff_names.get(value, f"Staff {value}")
+    if name == "kind":
+        return str(dict(Intervention.Kind.choices).get(value, value))
+    if name == "status":
+        return str(dict(Intervention.Status.choices).get(value, value))
+    if name in {"start_date", "review_date", "reviewed_on"}:
+        try:
+            return _day(datetime.date.fromisoformat(value))
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+# Fields the history leaves out: ids, the version counter and fixed facts.
+HISTORY_HIDDEN = {"id", "version", "created_by_id", "created_at", "academy_id", "academic_year_id"}
+
+
 def intervention_history(intervention: Intervention) -> list[HistoryRow]:
     """Return the audit trail of the intervention itself, newest first."""
-    events = AuditEvent.objects.filter(
-        model="progress.Intervention", object_id=str(intervention.pk)
-    ).select_related("actor")
+    events = list(
+        AuditEvent.objects.filter(
+            model="progress.Intervention", object_id=str(intervention.pk)
+        ).select_related("actor")
+    )
+    owner_ids = {
+        value
+        for event in events
+        for name, values in event.changes.items()
+        if name == "owner_id" and isinstance(values, list)
+        for value in values
+        if isinstance(value, int)
+    }
+    staff_names = {s.pk: s.full_name for s in StaffMember.objects.filter(pk__in=owner_ids)}
+    labels = {f.attname: str(f.verbose_name) for f in Intervention._meta.concrete_fields}
     rows = []
     for event in events:
-        actor = event.actor.get_full_name() or event.actor.username if event.actor else "System"
+        actor = "System"
+        if event.actor is not None:
+            actor = event.actor.get_full_name() or event.actor.username
         changes = [
-            (name, values[0], values[1])
+            (
+                labels.get(name, name).capitalize(),
+                _history_value(name, values[0], staff_names),
+                _history_value(name, values[1], staff_names),
+            )
             for name, values in sorted(event.changes.items())
-            if name not in {"version", "id"} and isinstance(values, list) and len(values) == 2
+            if name not in HISTORY_HIDDEN and isinstance(values, list) and len(values) == 2
         ]
         rows.append(
             HistoryRow(

@@ -654,7 +654,7 @@ def test_edit_keeps_history(client, world):
     assert change.changes["review_date"] == ["2027-01-22", "2027-02-05"]
     body = client.get(reverse("progress:intervention-detail", args=[intervention.pk])).content
     assert "Maths tutoring, twice weekly" in body.decode()
-    assert "2027-01-22" in body.decode()
+    assert "Review date: 22/01/2027 → 05/02/2027" in body.decode()
 
 
 def test_edit_stale_version_is_409(client, world):
