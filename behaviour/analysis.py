@@ -621,12 +621,14 @@ def top_negative(
     last 14 days, most negative first, in three queries.
 
     Targets and witnesses of an incident are left out, because they take no
-    points for it.
+    points for it, and so are links without negative points: a safeguarding
+    concern (0 points) must not put a child on a list of poor behaviour.
+    Restricted incidents with negative points count, as in the pupil's totals.
     """
     start, end = top_negative_window(today)
     links = (
         target.links(visible_links(user, end))
-        .filter(polarity=Polarity.NEGATIVE, date__gte=start, date__lte=end)
+        .filter(polarity=Polarity.NEGATIVE, points__lt=0, date__gte=start, date__lte=end)
         .exclude(role__in=BYSTANDER_ROLES)
     )
     totals = {

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from behaviour import analysis
-from behaviour.models import Location, PupilRole
+from behaviour.models import BehaviourCategory, Location, Polarity, PupilRole
 from pupils.models import Enrolment
 from trust.clock import LONDON
 
@@ -679,6 +679,38 @@ def test_top_negative_fourteen_day_window(world):
     assert analysis.top_negative_window() == (datetime.date(2026, 11, 21), END)
     assert patel_row.negative_points == -2
     assert patel_row.incidents == 2
+
+
+def test_top_negative_skips_zero_points(world):
+    oak = world.academies["oak"]
+    pupil = world.pupils["oak9a_smithjones"]
+    concern = BehaviourCategory.objects.create(
+        trust=oak.trust,
+        name="Safeguarding concern",
+        polarity=Polarity.NEGATIVE,
+        severity=1,
+        default_points=0,
+        min_points=0,
+        max_points=0,
+        sensitive=True,
+    )
+    target = analysis.Target(academy=oak)
+    viewer = world.users["head_of_year"]
+
+    def ranked() -> dict[int, tuple[int, int]]:
+        rows = analysis.top_negative(viewer, target)
+        return {r.pupil.pk: (r.negative_points, r.incidents) for r in rows}
+
+    before = ranked()
+    log_incident(
+        academy=oak,
+        category=concern,
+        pupils=[pupil],
+        reported_by=world.staff["safeguarding_lead"],
+        at=at("2026-12-01", "12:40"),
+    )
+
+    assert ranked() == before
 
 
 def test_top_negative_page(world):
