@@ -87,21 +87,17 @@ def days_text(days: Decimal) -> str:
 
 def can_record(user: Any, academy_id: int, year_group_id: int | None) -> bool:
     """Return whether `user` may record a suspension for a pupil of that
-    academy and year group: trust leaders and administrators, staff with an
-    academy-wide pupil role there, and the head of that year group."""
+    academy: trust leaders and administrators, and the headteacher, academy
+    leaders and attendance officers there, who enter the headteacher's
+    decision. Heads of year propose a suspension but do not record one, so
+    no one below the leadership writes a decision in the head's name."""
     if user.is_superuser:
         return True
     scope = scope_for(user)
     if scope.all_pupils:
         return True
-    if scope.has_role(*RECORDING_ROLES) and (
+    return scope.has_role(*RECORDING_ROLES) and (
         academy_id in scope.pupil_academy_ids or academy_id in scope.safeguarding_academy_ids
-    ):
-        return True
-    return (
-        scope.has_role(Role.HEAD_OF_YEAR)
-        and year_group_id is not None
-        and year_group_id in scope.year_group_ids
     )
 
 
@@ -116,7 +112,6 @@ def can_record_anywhere(user: Any) -> bool:
             scope.has_role(*RECORDING_ROLES)
             and (scope.pupil_academy_ids or scope.safeguarding_academy_ids)
         )
-        or (scope.has_role(Role.HEAD_OF_YEAR) and scope.year_group_ids)
     )
 
 

@@ -81,7 +81,7 @@ def detail_url(suspension):
 def test_new_form_lists_headteachers(world):
     obrien = world.pupils["oak9a_obrien"]
 
-    response = client_for(world, "head_of_year").get(f"{NEW}?pupil={obrien.pk}")
+    response = client_for(world, "attendance_officer").get(f"{NEW}?pupil={obrien.pk}")
 
     assert response.status_code == 200
     html = body(response)
@@ -94,7 +94,7 @@ def test_new_form_lists_headteachers(world):
 
 def test_new_records_and_redirects(world):
     obrien = world.pupils["oak9a_obrien"]
-    client = client_for(world, "head_of_year")
+    client = client_for(world, "attendance_officer")
 
     response = client.post(f"{NEW}?pupil={obrien.pk}", form_data(world))
 
@@ -147,6 +147,7 @@ def test_new_scope(world):
 
     assert client_for(world, "elm_teacher").get(f"{NEW}?pupil={obrien.pk}").status_code == 404
     assert client_for(world, "head_of_year").get(f"{NEW}?pupil={taylor.pk}").status_code == 404
+    assert client_for(world, "head_of_year").get(f"{NEW}?pupil={obrien.pk}").status_code == 403
     assert client_for(world, "tutor").get(f"{NEW}?pupil={obrien.pk}").status_code == 403
     assert client_for(world, "trustee").get(f"{NEW}?pupil={obrien.pk}").status_code == 404
 
