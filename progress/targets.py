@@ -131,10 +131,10 @@ def can_read_estimates(user: Any) -> bool:
 
 
 def can_generate(user: Any, year_group: YearGroup) -> bool:
-    """Return whether `user` may generate TMGs for `year_group`: its academy's
-    headteacher or academy leader, or its head of year."""
+    """Return whether `user` may generate TMGs for `year_group`: a trust
+    leader, its academy's headteacher or academy leader, or its head of year."""
     roles = role_targets(user)
-    if getattr(user, "is_superuser", False):
+    if getattr(user, "is_superuser", False) or roles.trust_leader:
         return True
     return (
         year_group.academy_id in roles.leader_academy_ids or year_group.pk in roles.head_of_year_ids
@@ -144,7 +144,7 @@ def can_generate(user: Any, year_group: YearGroup) -> bool:
 def generatable_year_groups(user: Any) -> QuerySet[YearGroup]:
     roles = role_targets(user)
     groups = YearGroup.objects.select_related("academy")
-    if getattr(user, "is_superuser", False):
+    if getattr(user, "is_superuser", False) or roles.trust_leader:
         return groups.all()
     return groups.filter(
         Q(academy_id__in=roles.leader_academy_ids) | Q(pk__in=roles.head_of_year_ids)

@@ -34,3 +34,11 @@ def test_attendance_officer_sees_no_generate(world, client):
 
     assert "/progress/classes/" in html
     assert "/progress/targets/generate/" not in html
+
+
+def test_trust_leader_can_generate(world, client):
+    html = year_group_page(world, "trust_leader", client)
+    oak9 = world.year_groups["oak9"].pk
+
+    assert f"/progress/targets/generate/?year_group={oak9}" in html
+    assert client.get(f"/progress/targets/generate/?year_group={oak9}").status_code == 200

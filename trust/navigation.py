@@ -59,6 +59,19 @@ def _behaviour_analysis_url(scope: Any) -> str | None:
     return None
 
 
+def _progress_url(scope: Any) -> str | None:
+    """Return the progress page at the widest level of the user's scope, if any."""
+    if scope.all_academies:
+        return _url("progress:trust-summary")
+    if scope.pupil_academy_ids:
+        return _url("progress:academy-summary", min(scope.pupil_academy_ids))
+    if scope.year_group_ids:
+        return _url("progress:year-group-heatmap", min(scope.year_group_ids))
+    if scope.teaching_group_ids:
+        return _url("progress:class-list")
+    return None
+
+
 def nav_items(user: Any) -> list[NavItem]:
     """Return the navigation links for `user`, in the order they appear."""
     scope = scope_for(user)
@@ -85,6 +98,7 @@ def nav_items(user: Any) -> list[NavItem]:
     items.append(("Behaviour analysis", _behaviour_analysis_url(scope)))
     if scope.sees_any_pupil() or scope.all_academies:
         items.append(("Suspensions", _url("behaviour:suspension-register")))
+    items.append(("Progress", _progress_url(scope)))
     # Leaders keep the behaviour categories: the trust's and each academy's own.
     if scope.has_role(Role.TRUST_ADMIN, Role.TRUST_LEADER, Role.HEADTEACHER, Role.ACADEMY_LEADER):
         items.append(("Behaviour categories", _url("behaviour:categories")))
