@@ -578,8 +578,12 @@ def _points_page(
                         if key == "category_id":
                             form.add_error("category", message)
                         elif key.endswith(".points"):
-                            form.add_error("points", message)
-                        else:
+                            # Every pupil gets the same points, so the same
+                            # error is reported once, without the pupil's name.
+                            message = message.split(": ", 1)[-1]
+                            if message not in form.errors.get("points", []):
+                                form.add_error("points", message)
+                        elif message not in problems:
                             problems.append(message)
             else:
                 count = len(ticked)

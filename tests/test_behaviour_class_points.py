@@ -68,3 +68,19 @@ def test_class_page_links_points(world, taught, client):
     html = login(client, world, "teacher").get(f"/progress/classes/{taught.pk}/").content.decode()
 
     assert f'href="/behaviour/classes/{taught.pk}/points/"' in html
+
+
+def test_class_points_error_shown_once(world, taught, client):
+    cats = build_categories(world)
+    pupils = [world.pupils["oak9a_obrien"].pk, world.pupils["oak9b_patel"].pk]
+
+    response = login(client, world, "teacher").post(
+        f"/behaviour/classes/{taught.pk}/points/",
+        {"category": cats.merit.pk, "points": "9", "pupil": pupils},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    # Once in the error summary and once by the field, not once per pupil.
+    assert html.count("Points 9 are outside Merit&#x27;s range of 1 to 3.") == 2
+    assert not Incident.objects.exists()
