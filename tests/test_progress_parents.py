@@ -5,13 +5,15 @@ PDFs are read back with poppler-utils through the helpers of test_pdf.
 
 import datetime
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -757,3 +759,109 @@ def test_batch_other_year_404(client, year_nine):
         response = batch(client, year_nine, "head_of_year", year_nine.p.year_groups["oak10"])
 
     assert response.status_code == 404
+
+
+# Links -------------------------------------------------------------------------------------
+
+
+def test_progress_page_links_contacts(client, world):
+    obrien = world.pupil("oak9a_obrien")
+    with time_machine.travel(TODAY, tick=False):
+        client.force_login(world.p.users["teacher"])
+        page = client.get(reverse("progress:pupil-progress", args=[obrien.pk]))
+
+    assert reverse("progress:parent-contacts", args=[obrien.pk]) in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("persona", "linked"), [("head_of_year", True), ("attendance_officer", False)]
+)
+def test_year_group_page_links_letters(client, world, persona, linked):
+    year_group = world.p.year_groups["oak9"]
+    with time_machine.travel(TODAY, tick=False):
+        client.force_login(world.p.users[persona])
+        page = client.get(reverse("academies:year-group", args=[year_group.pk]))
+
+    assert page.status_code == 200
+    letters_url = reverse("progress:year-group-letters-page", args=[year_group.pk])
+    assert (letters_url in page.content.decode()) is linked
+
+
+# Demo data ---------------------------------------------------------------------------------
+
+DEMO = ["--academies", "3", "--pupils-per-academy", "80", "--today", "2026-12-04"]
+
+
+def seed_support(seed: int) -> dict[str, list]:
+    """Seed the demo trust with `seed` in a rolled-back transaction and
+    return its interventions and parent contacts without database ids."""
+    with time_machine.travel(TODAY, tick=False), transaction.atomic():
+        call_command("seed_demo", *DEMO, "--seed", str(seed), stdout=StringIO())
+        result = {
+            "interventions": sorted(
+                Intervention.objects.values_list(
+                    "academy__urn",
+                    "kind",
+                    "title",
+                    "qualification__name",
+                    "owner__email",
+                    "start_date",
+                    "review_date",
+                    "status",
+                    "reviewed_on",
+                )
+            ),
+            "pupils": sorted(
+                InterventionPupil.objects.values_list(
+                    "intervention__title",
+                    "intervention__academy__urn",
+                    "pupil__upn",
+                    "start_points",
+                    "tmg_points",
+                    "review_points",
+                ),
+                key=str,
+            ),
+            "contacts": sorted(
+                ParentContact.objects.values_list(
+                    "pupil__upn", "contact__name", "method", "occurred_at", "staff__email"
+                ),
+                key=str,
+            ),
+            "audit": [AuditEvent.objects.filter(model__startswith="progress.").count()],
+        }
+        transaction.set_rollback(True)
+    return result
+
+
+def test_demo_support_seeded():
+    found = seed_support(5)
+
+    assert found["interventions"]
+    statuses = {row[7] for row in found["interventions"]}
+    assert Intervention.Status.REVIEWED in statuses
+    assert Intervention.Status.ACTIVE in statuses
+    for row in found["interventions"]:
+        assert row[4], row  # an owner
+        assert row[5] <= row[6] <= datetime.date(2027, 8, 31), row
+        assert row[5] <= TODAY.date(), row
+    for _title, _urn, _upn, start, tmg, _review in found["pupils"]:
+        assert start is not None
+        assert tmg is not None
+        assert start < tmg  # every pupil started below TMG
+    reviewed_pupils = [row for row in found["pupils"] if row[5] is not None]
+    assert reviewed_pupils
+    pupils = {row[2] for row in found["pupils"]}
+    assert {row[0] for row in found["contacts"]} == pupils
+    assert all(row[3].date() <= TODAY.date() for row in found["contacts"])
+    assert found["audit"] == [0]
+
+
+def test_demo_support_same_seed():
+    first = seed_support(3)
+    second = seed_support(3)
+    other = seed_support(4)
+
+    for key in first:
+        assert first[key] == second[key], key
+    assert first["pupils"] != other["pupils"]

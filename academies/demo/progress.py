@@ -7,7 +7,9 @@ assessment points a year (autumn, spring, summer) are created where their
 date is on or before today. TMGs come from the pupils' KS2 scores through
 progress.targets.tmg_generate_plan, the rule tmg_generate applies. Grades
 are drawn around each pupil's TMG: most near it, some above, a tail below
-and a few "Absent".
+and a few "Absent". Each academy then gets up to three interventions for
+pupils below TMG this year (maths tutoring, already reviewed, English
+catch-up and mentoring), and each pupil in one a logged parent contact.
 
 Rows are written with bulk_create, and TMGs and grades straight into their
 tables as register marks are, so there are no audit records, like the rest
@@ -21,6 +23,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,12 +40,15 @@ from progress.models import (
     Grade,
     GradeEntry,
     GradeScale,
+    Intervention,
+    InterventionPupil,
+    ParentContact,
     Qualification,
     TargetGrade,
     TeachingGroup,
 )
 from progress.targets import estimate_plan, tmg_generate_plan
-from pupils.models import Enrolment, Pupil
+from pupils.models import Contact, Enrolment, Pupil
 from staff.models import PostType, StaffMember
 from trust.models import AuditEvent
 
@@ -103,6 +109,8 @@ class ProgressCounts:
     assessment_points: int = 0
     target_grades: int = 0
     grade_entries: int = 0
+    interventions: int = 0
+    parent_contacts: int = 0
 
 
 @dataclass
@@ -169,6 +177,7 @@ def load_progress(
 
     earliest = ctx.today - datetime.timedelta(weeks=weeks) if weeks else None
     counts.grade_entries = _save_grades(ctx.rng, classes, points, targets, earliest)
+    counts.interventions, counts.parent_contacts = load_support(ctx, staff, qualifications)
     return counts
 
 
@@ -613,3 +622,210 @@ def _grade_rows(
                     entered_at,
                     1,
                 )
+
+
+# Interventions and parent contacts ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Below:
+    """A pupil below TMG in one qualification at their latest point this year."""
+
+    pupil_id: int
+    upn: str
+    academy_id: int
+    qualification_id: int
+    qualification_name: str
+    point_date: datetime.date
+    points: Decimal
+    tmg_points: Decimal
+
+
+# Intervention plans: kind, title, qualification key (None for support in
+# every subject) and the department its owner teaches in.
+SUPPORT_PLANS = (
+    (Intervention.Kind.TUTORING, "Small-group maths tutoring", "gcse_maths", "Mathematics"),
+    (
+        Intervention.Kind.LITERACY,
+        "Reading and writing catch-up",
+        "gcse_english_language",
+        "English",
+    ),
+    (Intervention.Kind.MENTORING, "Weekly progress mentoring", None, None),
+)
+# Pupils in one demo intervention at most.
+SUPPORT_GROUP_SIZE = 6
+# Weeks from an intervention's start to its review.
+REVIEW_WEEKS = 8
+CONTACT_METHODS = (
+    ParentContact.Method.PHONE,
+    ParentContact.Method.EMAIL,
+    ParentContact.Method.MEETING,
+    ParentContact.Method.LETTER,
+)
+
+
+def _below_this_year(ctx: DemoContext) -> list[_Below]:
+    """Return the results below TMG at each pupil's latest point this year, by UPN."""
+    assert ctx.current_year is not None
+    targets = {
+        (pupil_id, qualification_id): points
+        for pupil_id, qualification_id, points in TargetGrade.objects.filter(
+            academic_year=ctx.current_year, grade__isnull=False
+        ).values_list("pupil_id", "qualification_id", "grade__points")
+    }
+    rows = GradeEntry.objects.filter(
+        academic_year=ctx.current_year,
+        assessment_point__date__lte=ctx.today,
+        grade__is_result=True,
+    ).values_list(
+        "pupil_id",
+        "pupil__upn",
+        "academy_id",
+        "qualification_id",
+        "qualification__name",
+        "assessment_point__date",
+        "grade__points",
+    )
+    latest: dict[int, datetime.date] = {}
+    found: list[_Below] = []
+    for pupil_id, upn, academy_id, qualification_id, name, day, points in rows:
+        latest[pupil_id] = max(day, latest.get(pupil_id, day))
+        target = targets.get((pupil_id, qualification_id))
+        if target is not None and points is not None and points < target:
+            found.append(
+                _Below(pupil_id, upn, academy_id, qualification_id, name, day, points, target)
+            )
+    chosen = [b for b in found if b.point_date == latest[b.pupil_id]]
+    return sorted(chosen, key=lambda b: (b.upn, b.qualification_name))
+
+
+def _owner(
+    members: list[StaffMember], department: str | None, rng: random.Random
+) -> StaffMember | None:
+    """Pick a teacher of `department`, or a head of year for pastoral work, else any teacher."""
+    if department is None:
+        pool = [m for m in members if m.job_title.startswith("Head of Year")]
+    else:
+        pool = [m for m in members if m.job_title.endswith(department)]
+    pool = pool or [m for m in members if m.post_type == PostType.TEACHER]
+    return rng.choice(pool) if pool else None
+
+
+def load_support(
+    ctx: DemoContext, staff: StaffPlan, qualifications: dict[str, Qualification]
+) -> tuple[int, int]:
+    """Write a few interventions for pupils below TMG this year, some already
+    reviewed, and a parent contact for each pupil in one. Return the counts."""
+    assert ctx.current_year is not None
+    rng = random.Random(ctx.rng.random())
+    below = _below_this_year(ctx)
+    members_by_academy: dict[int, list[StaffMember]] = defaultdict(list)
+    for person in staff.people:
+        if person.member.academy_id is not None:
+            members_by_academy[person.member.academy_id].append(person.member)
+
+    interventions: list[Intervention] = []
+    planned_pupils: list[tuple[Intervention, list[_Below]]] = []
+    for academy_id in sorted({b.academy_id for b in below}):
+        own = [b for b in below if b.academy_id == academy_id]
+        for index, (kind, title, key, department) in enumerate(SUPPORT_PLANS):
+            if key is None:
+                # Mentoring is for pupils below in two or more subjects.
+                below_count: dict[int, int] = defaultdict(int)
+                for b in own:
+                    below_count[b.pupil_id] += 1
+                several = {b.pupil_id: b for b in own if below_count[b.pupil_id] >= 2}
+                candidates = list(several.values())
+            else:
+                candidates = [b for b in own if b.qualification_id == qualifications[key].pk]
+            owner = _owner(members_by_academy[academy_id], department, rng)
+            if not candidates or owner is None:
+                continue
+            picked = rng.sample(candidates, min(SUPPORT_GROUP_SIZE, len(candidates)))
+            start = min(picked[0].point_date + datetime.timedelta(days=7), ctx.today)
+            # The first plan began in September and is reviewed at the latest point.
+            reviewed = index == 0
+            if reviewed:
+                start = ctx.current_year.start_date + datetime.timedelta(days=14)
+            review = (
+                max(start, picked[0].point_date)
+                if reviewed
+                else start + datetime.timedelta(weeks=REVIEW_WEEKS)
+            )
+            intervention = Intervention(
+                academy_id=academy_id,
+                academic_year=ctx.current_year,
+                kind=kind,
+                title=title,
+                qualification=qualifications[key] if key else None,
+                owner=owner,
+                start_date=start,
+                review_date=review,
+                status=Intervention.Status.REVIEWED if reviewed else Intervention.Status.ACTIVE,
+                reviewed_on=review if reviewed else None,
+                outcome="Some pupils moved closer to their TMG; the group continues next term."
+                if reviewed
+                else "",
+            )
+            interventions.append(intervention)
+            planned_pupils.append((intervention, picked))
+    Intervention.objects.bulk_create(interventions, batch_size=BATCH_SIZE)
+
+    links = []
+    for intervention, picked in planned_pupils:
+        for b in picked:
+            reviewed = intervention.status == Intervention.Status.REVIEWED
+            links.append(
+                InterventionPupil(
+                    intervention=intervention,
+                    pupil_id=b.pupil_id,
+                    # A reviewed group started a grade lower than it stands now.
+                    start_points=b.points - 1 if reviewed and b.points >= 1 else b.points,
+                    tmg_points=b.tmg_points,
+                    review_points=b.points if reviewed else None,
+                )
+            )
+    InterventionPupil.objects.bulk_create(links, batch_size=BATCH_SIZE)
+    return len(interventions), _save_contacts(ctx, rng, planned_pupils)
+
+
+def _save_contacts(
+    ctx: DemoContext,
+    rng: random.Random,
+    planned: list[tuple[Intervention, list[_Below]]],
+) -> int:
+    """Log one contact with a parent of each pupil in an intervention, when it started."""
+    pupil_ids = {b.pupil_id for _, picked in planned for b in picked}
+    first_contact: dict[int, int] = {}
+    for pupil_id, contact_id in (
+        Contact.objects.filter(pupil_id__in=pupil_ids, parental_responsibility=True)
+        .order_by("pupil_id", "priority", "pk")
+        .values_list("pupil_id", "id")
+    ):
+        first_contact.setdefault(pupil_id, contact_id)
+    rows = []
+    done: set[int] = set()
+    for intervention, picked in planned:
+        for b in picked:
+            if b.pupil_id in done:
+                continue
+            done.add(b.pupil_id)
+            method = rng.choice(CONTACT_METHODS)
+            at = datetime.datetime.combine(
+                intervention.start_date, datetime.time(15, 30 + rng.randint(0, 29)), tzinfo=LONDON
+            )
+            rows.append(
+                ParentContact(
+                    pupil_id=b.pupil_id,
+                    contact_id=first_contact.get(b.pupil_id),
+                    academy_id=intervention.academy_id,
+                    method=method,
+                    occurred_at=at,
+                    summary=f"Explained the {intervention.title.lower()} starting on "
+                    f"{intervention.start_date:%d/%m/%Y} and how to help at home.",
+                    staff=intervention.owner,
+                )
+            )
+    ParentContact.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    return len(rows)
