@@ -104,7 +104,6 @@ def underperformance_page(request: HttpRequest, pk: int) -> HttpResponse:
             "view": view,
             "today": clock.today(),
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
-            "can_open": bool(view.rows),
         },
     )
 
