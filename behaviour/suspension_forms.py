@@ -62,7 +62,7 @@ class SuspensionForm(forms.Form):
         help_text="Only the headteacher or acting headteacher may suspend or exclude.",
     )
     decided_on = _date_field(
-        "Decided on", help_text=DATE_HELP + " Empty: the first day, or today if that is later."
+        "Decided on", help_text=DATE_HELP + " Empty: today, or the first day if that is earlier."
     )
     details = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     alternative_provision = forms.BooleanField(

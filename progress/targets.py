@@ -494,6 +494,10 @@ class PlannedTmg:
     def shown_baseline(self) -> Decimal:
         return round_points(self.baseline)
 
+    @property
+    def ks2_average(self) -> Decimal | None:
+        return ks2_average(self.pupil.ks2_reading, self.pupil.ks2_maths)
+
 
 @dataclass
 class GenerateResult:
