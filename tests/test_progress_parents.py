@@ -865,3 +865,16 @@ def test_demo_support_same_seed():
     for key in first:
         assert first[key] == second[key], key
     assert first["pupils"] != other["pupils"]
+
+
+def test_contact_form_describes_errors(client, world):
+    obrien = world.pupil("oak9a_obrien")
+    data = contact_form(staff=str(world.p.staff["teacher"].pk), summary="")
+    with time_machine.travel(TODAY, tick=False):
+        response = post_contact(client, world, "teacher", obrien, data)
+
+    body = response.content.decode()
+    assert 'aria-describedby="id_summary-help id_summary-error"' in body
+    assert 'id="id_summary-help"' in body
+    assert 'id="id_summary-error"' in body
+    assert 'aria-invalid="true"' in body
