@@ -327,6 +327,9 @@ class Recipient:
     contact_id: int
     name: str
     address: str
+    # Set when the recipient's address is withheld from other contacts and
+    # the letter shares a file with other letters, so it is left off.
+    address_withheld: bool = False
 
     @property
     def address_lines(self) -> list[str]:
@@ -373,8 +376,11 @@ def build_letters(
     """Return one letter per recipient, pupils in the order given.
 
     A recipient without parental responsibility raises ValueError, so a
-    caller can never address a letter to them.
+    caller can never address a letter to them. When the letters share one
+    file, an address withheld from other contacts is left off its own
+    letter too, so the file never holds it beside another parent's letter.
     """
+    shared_file = sum(len(recipients.get(s.pupil.pk, [])) for s in standings) > 1
     enrolments = [s.enrolment for s in standings if s.enrolment is not None]
     support = support_in_place(enrolments)
     people = staff_contacts(enrolments, signer, today)
@@ -390,9 +396,7 @@ def build_letters(
                 )
             letters.append(
                 Letter(
-                    recipient=Recipient(
-                        contact_id=contact.pk, name=contact.name, address=contact.address
-                    ),
+                    recipient=_recipient(contact, shared_file),
                     standing=standing,
                     support=support.get(pupil_id, []),
                     people=people.get(pupil_id, []),
@@ -403,6 +407,16 @@ def build_letters(
                 )
             )
     return letters
+
+
+def _recipient(contact: Contact, shared_file: bool) -> Recipient:
+    withheld = shared_file and not contact.address_shareable and bool(contact.address)
+    return Recipient(
+        contact_id=contact.pk,
+        name=contact.name,
+        address="" if withheld else contact.address,
+        address_withheld=withheld,
+    )
 
 
 def letter_summary(letter: Letter) -> str:
