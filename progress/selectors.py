@@ -18,10 +18,19 @@ from pupils.selectors import register_order
 from staff.models import StaffMember
 from trust import clock
 
-from .grades import STATUS_LABELS, STATUS_SYMBOLS, Status, entry_points, entry_status
+from .grades import (
+    STATUS_LABELS,
+    STATUS_SYMBOLS,
+    Status,
+    average_points,
+    entry_points,
+    entry_status,
+    grade_for_points,
+)
 from .models import (
     AssessmentPoint,
     ClassMembership,
+    Grade,
     GradeEntry,
     GradeScale,
     Qualification,
@@ -402,6 +411,23 @@ class ProgressRow:
         filled = [c for c in self.cells if c.entry is not None]
         return filled[-1] if filled else None
 
+    @property
+    def average(self) -> Decimal | None:
+        """The mean points of the grades entered this year, gaps and absences left out."""
+        return average_points(cell.entry for cell in self.cells)
+
+    @property
+    def average_grade(self) -> Grade | None:
+        """The whole grade the average rounds to, from the same two-decimal rounding."""
+        average = self.average
+        scale = self.qualification.scale
+        if average is None or scale.numeric:
+            return None
+        try:
+            return grade_for_points(scale, average)
+        except ValueError:
+            return None
+
 
 @dataclass
 class ProgressYear:
@@ -450,6 +476,18 @@ def _qualifications_by_year(
     return found
 
 
+def _read_scale_grades(scales: Iterable[GradeScale]) -> None:
+    """Read the grades of every scale in one query and cache them on each
+    scale object, so rounding averages costs no query per subject."""
+    scales = list(scales)
+    by_scale: dict[int, list[Grade]] = {}
+    for grade in Grade.objects.filter(scale_id__in={s.pk for s in scales}):
+        by_scale.setdefault(grade.scale_id, []).append(grade)
+    for scale in scales:
+        grades = by_scale.get(scale.pk, [])
+        scale._progress_grades = sorted(grades, key=lambda g: (g.position, g.pk or 0))  # type: ignore[attr-defined]
+
+
 def pupil_progress(pupil: Pupil) -> list[ProgressYear]:
     """Return the pupil's grades by academic year (latest first): one row per
     qualification, one column per assessment point, missing grades as gaps."""
@@ -472,6 +510,7 @@ def pupil_progress(pupil: Pupil) -> list[ProgressYear]:
     if missing_years:
         years.update({y.pk: y for y in AcademicYear.objects.filter(pk__in=missing_years)})
 
+    _read_scale_grades(q.scale for chosen in qualifications.values() for q in chosen.values())
     result = []
     for year in sorted(years.values(), key=lambda y: y.start_year, reverse=True):
         year_points = [p for p in points if p.academic_year_id == year.pk]

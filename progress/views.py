@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +21,9 @@ from academies.models import AcademicYear, Academy, year_group_name
 from academies.selectors import visible_year_groups
 from pupils.selectors import visible_pupils
 from trust import clock
+from trust.exports import export_response
 from trust.params import InvalidParameter, handles_invalid_parameters, id_parameter
+from trust.pdf import render_pdf
 
 from .access import can_enter_grades, manageable_year_groups, visible_teaching_groups
 from .forms import AssessmentPointForm, GridSubmission, TypedGrade, read_grid
@@ -315,19 +318,80 @@ def _saved_summary(result: GradesSaveResult, left_blank: int) -> str:
 
 
 @login_required
-def pupil_progress_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show a pupil's grades by subject and assessment point against their TMGs."""
+@handles_invalid_parameters  # type: ignore[arg-type]  # a download streams
+def pupil_progress_page(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Show a pupil's grades by subject and assessment point against their TMGs,
+    or download the same table (?format=csv, xlsx or pdf)."""
     pupil = get_object_or_404(visible_pupils(request.user), pk=pk)
+    fmt = request.GET.get("format", "").strip()
+    if fmt and fmt not in ("csv", "xlsx", "pdf"):
+        raise InvalidParameter("format", fmt[:20], "it must be csv, xlsx or pdf")
+    years = pupil_progress(pupil)
+    if fmt == "pdf":
+        pdf = render_pdf(
+            "pdf/pupil_progress.html",
+            {"document_title": f"Progress of {pupil.display_name}", "pupil": pupil, "years": years},
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        # The file name carries the UPN, never the name, as for the other pupil PDFs.
+        response["Content-Disposition"] = f'inline; filename="progress-{pupil.upn}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+    if fmt:
+        return export_response(
+            filename=f"progress-{pupil.upn}",
+            fmt=fmt,  # type: ignore[arg-type]
+            headers=PROGRESS_EXPORT_HEADERS,
+            rows=progress_export_rows(years),
+        )
     return render(
         request,
         "progress/pupil_progress.html",
         {
             "page_title": f"Progress of {pupil.display_name}",
             "pupil": pupil,
-            "years": pupil_progress(pupil),
+            "years": years,
             "status_key": _status_key(),
         },
     )
+
+
+PROGRESS_EXPORT_HEADERS = [
+    "Academic year",
+    "Qualification",
+    "TMG",
+    "Assessment point",
+    "Date",
+    "Grade",
+    "Status",
+    "Average points this year",
+    "Average as a grade",
+]
+
+
+def progress_export_rows(years: list[Any]) -> list[list[object]]:
+    """Return one row per qualification and assessment point, with the year's
+    average and its grade on every row of the qualification."""
+    rows: list[list[object]] = []
+    for year in years:
+        for row in year.rows:
+            average = row.average
+            grade = row.average_grade
+            for cell in row.cells:
+                rows.append(
+                    [
+                        year.academic_year.name,
+                        row.qualification.name,
+                        row.tmg_label if row.tmg else "No TMG",
+                        cell.point.name,
+                        cell.point.date,
+                        cell.label if cell.entry else "",
+                        cell.status.label,
+                        float(average) if average is not None else "",
+                        grade.label if grade else "",
+                    ]
+                )
+    return rows
 
 
 def _visible_points(user: Any) -> Any:
