@@ -242,7 +242,7 @@ def test_timeline_filters_by_dates_and_polarity(world, two_incidents):
         ("to=yesterday", "yesterday"),
         ("from=2026-12-01&to=2026-11-01", "01/12/2026"),
         ("polarity=neutral", "neutral"),
-        ("format=pdf", "pdf"),
+        ("format=docx", "docx"),
     ],
 )
 def test_timeline_bad_filter_is_400(world, two_incidents, query, expected_text):
