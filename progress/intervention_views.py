@@ -263,10 +263,20 @@ def _readable(request: HttpRequest, pk: int) -> Intervention:
 
 
 def _shown_pupil_ids(request: HttpRequest, intervention: Intervention) -> list[int] | None:
-    """Return the ids of the pupils the user may see in `intervention`, or None for all."""
+    """Return the ids of the pupils the user may see in `intervention`, or None for all.
+
+    The owner, whoever opened it and the academy's leaders see every pupil
+    in it. A head of year over some of its pupils sees only those pupils,
+    as on every other page.
+    """
+    scope = scope_for(request.user)
     if (
-        can_manage(request.user, intervention)
-        or listed_interventions(request.user).filter(pk=intervention.pk).exists()
+        scope.all_pupils
+        or intervention.academy_id in scope.pupil_academy_ids
+        or (scope.staff_id is not None and intervention.owner_id == scope.staff_id)
+        or (
+            intervention.created_by_id is not None and intervention.created_by_id == request.user.pk
+        )
     ):
         return None
     return list(
@@ -375,7 +385,7 @@ def intervention_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def intervention_review_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Record an intervention's review: each pupil's grade at review and the outcome."""
     intervention = _managed(request, pk)
-    impacts = pupil_impacts(intervention)
+    impacts = pupil_impacts(intervention, _shown_pupil_ids(request, intervention))
     pupils: list[Pupil] = [impact.link.pupil for impact in impacts]
     today = clock.today()
     form = ReviewForm(

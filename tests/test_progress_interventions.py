@@ -936,3 +936,26 @@ def test_intervention_list_query_count_constant(client, world):
         response = client.get(url)
     assert len(response.context["rows"]) == 5
     assert len(after) == len(before)
+
+
+def test_head_of_year_sees_only_own_year_pupils(world, client):
+    obrien = world.pupil("oak9a_obrien")
+    taylor = world.pupil("oak10a_taylor")
+    intervention = intervention_create(
+        actor=world.p.users["headteacher"],
+        pupil_ids=[obrien.pk, taylor.pk],
+        kind=Intervention.Kind.MENTORING,
+        title="Mentoring across years",
+        qualification_id=None,
+        owner_id=world.p.staff["headteacher"].pk,
+        start_date=datetime.date(2026, 12, 4),
+        review_date=datetime.date(2027, 1, 29),
+    )
+    client.force_login(world.p.users["head_of_year"])
+
+    detail = client.get(f"/progress/interventions/{intervention.pk}/").content.decode()
+    review = client.get(f"/progress/interventions/{intervention.pk}/review/").content.decode()
+
+    assert "O&#x27;Brien" in detail
+    assert "Taylor" not in detail
+    assert "Taylor" not in review
