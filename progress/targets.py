@@ -130,9 +130,16 @@ def can_read_estimates(user: Any) -> bool:
     )
 
 
+# KS2 prior attainment sets GCSE targets for Years 7 to 11 only.
+GENERATION_NC_YEARS = range(7, 12)
+
+
 def can_generate(user: Any, year_group: YearGroup) -> bool:
-    """Return whether `user` may generate TMGs for `year_group`: a trust
-    leader, its academy's headteacher or academy leader, or its head of year."""
+    """Return whether `user` may generate TMGs for `year_group` (Years 7 to
+    11): a trust leader, its academy's headteacher or academy leader, or its
+    head of year."""
+    if year_group.nc_year not in GENERATION_NC_YEARS:
+        return False
     roles = role_targets(user)
     if getattr(user, "is_superuser", False) or roles.trust_leader:
         return True
@@ -143,7 +150,9 @@ def can_generate(user: Any, year_group: YearGroup) -> bool:
 
 def generatable_year_groups(user: Any) -> QuerySet[YearGroup]:
     roles = role_targets(user)
-    groups = YearGroup.objects.select_related("academy")
+    groups = YearGroup.objects.select_related("academy").filter(
+        nc_year__gte=GENERATION_NC_YEARS.start, nc_year__lt=GENERATION_NC_YEARS.stop
+    )
     if getattr(user, "is_superuser", False) or roles.trust_leader:
         return groups.all()
     return groups.filter(

@@ -42,3 +42,17 @@ def test_trust_leader_can_generate(world, client):
 
     assert f"/progress/targets/generate/?year_group={oak9}" in html
     assert client.get(f"/progress/targets/generate/?year_group={oak9}").status_code == 200
+
+
+def test_generation_only_for_secondary_years(world, client):
+    from progress.targets import can_generate
+
+    from .factories import YearGroupFactory
+
+    year_6 = YearGroupFactory(academy=world.academies["oak"], nc_year=6)
+    year_12 = YearGroupFactory(academy=world.academies["oak"], nc_year=12)
+    leader = world.users["trust_leader"]
+
+    assert can_generate(leader, world.year_groups["oak9"])
+    assert not can_generate(leader, year_6)
+    assert not can_generate(leader, year_12)
