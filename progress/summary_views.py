@@ -212,7 +212,8 @@ def _export_rows(sections: list[tuple[str, list[SummaryRow]]]) -> list[list[obje
             for area in AREAS:
                 tally = row.areas[area.key]
                 if tally.suppressed:
-                    lines.append([section, row.label, point, area.label, hidden, "", "", ""])
+                    shown = hidden if tally.small else "not shown"
+                    lines.append([section, row.label, point, area.label, shown, "", "", ""])
                     continue
                 lines.append(
                     [
