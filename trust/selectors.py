@@ -1,16 +1,19 @@
 """Reads of cross-cutting records: the audit trail."""
 
-from collections.abc import Iterable
+import datetime
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import ForeignObjectRel, Model, QuerySet
+from django.db.models import DateField, DateTimeField, ForeignObjectRel, Model, QuerySet
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from staff.models import Role
 
 from .access import scope_for
+from .clock import LONDON
 from .models import AuditEvent
 
 
@@ -128,6 +131,129 @@ def audit_rows(events: Iterable[AuditEvent]) -> list[AuditRow]:
                     _field_label(name, field),
                     _value_label(pair[0], field),
                     _value_label(pair[1], field),
+                )
+            )
+    return rows
+
+
+# Fields that say nothing to a reader of a summarised trail: keys, row
+# versions and save times.
+_INTERNAL_FIELDS = frozenset({"id", "version", "created_at", "updated_at"})
+
+
+def _readable_value(value: Any, field: Any, names: dict[tuple[type[Model], str], str]) -> Any:
+    """Label a stored value: related rows by name, dates as dd/mm/yyyy, choices by label."""
+    if value is None or field is None:
+        return value
+    related = getattr(field, "related_model", None)
+    if getattr(field, "many_to_one", False) and related is not None:
+        return names.get((related, str(value)), value)
+    if isinstance(field, DateTimeField) and isinstance(value, str):
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = moment.astimezone(LONDON)
+        return moment.strftime("%d/%m/%Y %H:%M")
+    if isinstance(field, DateField) and isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    return _value_label(value, field)
+
+
+def _related_names(
+    events: list[AuditEvent],
+    namers: Mapping[type[Model], Callable[[Any], str]],
+) -> dict[tuple[type[Model], str], str]:
+    """Look up the names of the related rows the events point at.
+
+    Runs one query per model in `namers` that the events refer to, however
+    many events there are. Rows deleted since keep their raw id.
+    """
+    wanted: dict[type[Model], set[str]] = {}
+    for event in events:
+        if event.action == AuditEvent.Action.VIEW_SENSITIVE:
+            continue
+        fields = _fields_by_name(_model_for(event.model))
+        for name, values in (event.changes or {}).items():
+            field = fields.get(name)
+            related = getattr(field, "related_model", None)
+            if related is None or not getattr(field, "many_to_one", False):
+                continue
+            if related not in namers:
+                continue
+            pair = values if isinstance(values, list) and len(values) == 2 else [None, values]
+            wanted.setdefault(related, set()).update(str(v) for v in pair if v is not None)
+    names = {}
+    for related, ids in wanted.items():
+        for row in related._default_manager.filter(pk__in=ids):
+            names[(related, str(row.pk))] = namers[related](row)
+    return names
+
+
+def summarised_audit_rows(
+    events: Iterable[AuditEvent],
+    *,
+    hidden_fields: Mapping[str, Collection[str]],
+    namers: Mapping[type[Model], Callable[[Any], str]],
+) -> list[AuditRow]:
+    """Turn audit events into short rows for a page that shows one record and its parts.
+
+    Unlike audit_rows, a create or delete becomes one row listing the
+    values as "Field: value" pairs, ids, versions and save times are left out
+    with the fields `hidden_fields` names per model label, and foreign keys to
+    a model in `namers` show the name it returns. Dates read dd/mm/yyyy and
+    times are Europe/London. An update whose every change is hidden gets no
+    row.
+    """
+    events = list(events)
+    names = _related_names(events, namers)
+    rows = []
+    for event in events:
+        model = _model_for(event.model)
+        fields = _fields_by_name(model)
+        record = _record_label(event, model)
+        if event.action == AuditEvent.Action.VIEW_SENSITIVE:
+            rows.extend(audit_rows([event]))
+            continue
+
+        hidden = _INTERNAL_FIELDS | set(hidden_fields.get(event.model, ()))
+        shown = []
+        for name, values in (event.changes or {}).items():
+            field = fields.get(name)
+            if name in hidden or getattr(field, "name", None) in hidden:
+                continue
+            pair = values if isinstance(values, list) and len(values) == 2 else [None, values]
+            shown.append((name, field, pair))
+        order = {name: index for index, name in enumerate(fields)}
+        shown.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+        if event.action in (AuditEvent.Action.CREATE, AuditEvent.Action.DELETE):
+            side = 1 if event.action == AuditEvent.Action.CREATE else 0
+            parts = []
+            for name, field, pair in shown:
+                value = _readable_value(pair[side], field, names)
+                if value is None or value == "":
+                    continue
+                parts.append(f"{_field_label(name, field)}: {value}")
+            summary = "; ".join(parts) or None
+            before, after = (None, summary) if side else (summary, None)
+            rows.append(AuditRow(event, record, "", before, after))
+            continue
+
+        if not event.changes:
+            rows.append(AuditRow(event, record, "", None, None))
+        for name, field, pair in shown:
+            rows.append(
+                AuditRow(
+                    event,
+                    record,
+                    _field_label(name, field),
+                    _readable_value(pair[0], field, names),
+                    _readable_value(pair[1], field, names),
                 )
             )
     return rows
