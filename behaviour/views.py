@@ -5,6 +5,7 @@ import datetime
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -17,13 +18,13 @@ from academies.models import Academy, TutorGroup
 from academies.selectors import visible_tutor_groups
 from progress.access import visible_teaching_groups
 from progress.models import ClassMembership, TeachingGroup
-from pupils.models import Enrolment, active_on
+from pupils.models import Enrolment, Pupil, active_on
 from staff.models import StaffMember
 from trust import clock
 from trust.access import scope_for
 from trust.models import AuditEvent
 from trust.params import InvalidParameter, handles_invalid_parameters, id_parameter
-from trust.selectors import audit_rows
+from trust.selectors import summarised_audit_rows
 
 from . import access, services
 from .forms import (
@@ -38,7 +39,7 @@ from .forms import (
     read_pupil_rows,
     staff_choices,
 )
-from .models import Action, Incident, IncidentPupil, PupilRole
+from .models import Action, BehaviourCategory, Incident, IncidentPupil, PupilRole
 
 AUDIT_PAGE_SIZE = 50
 
@@ -295,6 +296,44 @@ def _incident_audit(incident: Incident, link_ids: list[int], action_ids: list[in
     )
 
 
+# Fields the incident page's audit trail leaves out. They are copied from the
+# incident or its category when saved, or name the incident the page shows.
+_AUDIT_HIDDEN_FIELDS = {
+    "behaviour.Incident": ["academic_year", "date", "trust_category", "polarity"],
+    "behaviour.IncidentPupil": [
+        "incident",
+        "academy",
+        "academic_year",
+        "year_group",
+        "tutor_group",
+        "trust_category",
+        "polarity",
+        "date",
+    ],
+    "behaviour.Action": ["incident"],
+    "behaviour.FollowUp": ["incident"],
+}
+
+
+def _user_name(user: Any) -> str:
+    return str(user.get_full_name() or user.username)
+
+
+# Models whose rows the audit trail shows by name. Each model costs one query
+# per page of events.
+_AUDIT_NAMERS: dict[Any, Any] = {
+    BehaviourCategory: lambda category: category.name,
+    StaffMember: lambda member: member.full_name,
+    Pupil: lambda pupil: pupil.display_name,
+    Academy: lambda academy: academy.name,
+    get_user_model(): _user_name,
+}
+
+
+def _incident_audit_rows(events: Any) -> list[Any]:
+    return summarised_audit_rows(events, hidden_fields=_AUDIT_HIDDEN_FIELDS, namers=_AUDIT_NAMERS)
+
+
 def _correction_initial(incident: Incident) -> dict[str, Any]:
     local = incident.occurred_at.astimezone(clock.LONDON)
     return {
@@ -482,7 +521,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "delete_form": delete_form if can_delete else None,
             "open_correct": "correct" in forms_by_name,
             "open_delete": "delete" in forms_by_name,
-            "rows": audit_rows(page.object_list),
+            "rows": _incident_audit_rows(page.object_list),
             "page": page,
             "today": today,
         },
