@@ -1,8 +1,8 @@
 """Reads for the class pages, the grade grid and a pupil's progress page.
 
-Each page reads the pupils, their TMGs and their grade entries once each
-and works out statuses in Python. So the query count does not grow with the
-size of a class.
+Each page reads the pupils, their TMGs and their grade entries in a fixed
+number of queries and works out statuses in Python. So the query count does
+not grow with the size of a class.
 """
 
 import datetime
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from academies.models import AcademicYear
 from pupils.models import Enrolment, Pupil, active_on
@@ -186,6 +186,46 @@ def tmgs_for(
     }
 
 
+def tmgs_by_year(
+    pupil_ids: Iterable[int], qualification_id: int, academic_year_ids: Iterable[int]
+) -> dict[tuple[int, int], TargetGrade]:
+    """Return one qualification's TMGs keyed (pupil id, academic year id), read in one query."""
+    return {
+        (t.pupil_id, t.academic_year_id): t
+        for t in TargetGrade.objects.filter(
+            pupil_id__in=list(pupil_ids),
+            qualification_id=qualification_id,
+            academic_year_id__in=set(academic_year_ids),
+        ).select_related("grade")
+    }
+
+
+def entries_before(
+    pupil_ids: Iterable[int], qualification_id: int, point: AssessmentPoint
+) -> dict[int, GradeEntry]:
+    """Return each pupil's latest entry in the qualification at a point dated
+    before `point`, from any academic year or year group, keyed by pupil id.
+
+    A point on the same date counts as earlier when its id is lower, the order
+    the class's own points are listed in.
+    """
+    earlier = Q(assessment_point__date__lt=point.date) | Q(
+        assessment_point__date=point.date, assessment_point_id__lt=point.pk
+    )
+    latest_earlier = (
+        GradeEntry.objects.filter(earlier, pupil_id=OuterRef("pupil_id"))
+        .filter(qualification_id=qualification_id)
+        .order_by("-assessment_point__date", "-assessment_point_id")
+        .values("pk")[:1]
+    )
+    found = GradeEntry.objects.filter(
+        pupil_id__in=list(pupil_ids),
+        qualification_id=qualification_id,
+        pk=Subquery(latest_earlier),
+    ).select_related("grade", "assessment_point__academic_year", "assessment_point__year_group")
+    return {e.pupil_id: e for e in found}
+
+
 def class_list(
     groups: QuerySet[TeachingGroup],
     *,
@@ -272,7 +312,7 @@ def class_view(group: TeachingGroup) -> ClassView:
     history: dict[int, list[GradeEntry]] = {}
     entries = (
         GradeEntry.objects.filter(pupil_id__in=ids, qualification_id=group.qualification_id)
-        .select_related("grade", "assessment_point")
+        .select_related("grade", "assessment_point__academic_year")
         .order_by("assessment_point__date", "assessment_point_id")
     )
     for entry in entries:
@@ -281,6 +321,8 @@ def class_view(group: TeachingGroup) -> ClassView:
         own = history.get(pupil.pk, [])
         latest = own[-1] if own else None
         earlier = own[-2] if len(own) > 1 else None
+        # NOTE: a latest grade from an earlier academic year is measured against
+        # this year's TMG, the one the TMG column shows.
         tmg = tmgs.get((pupil.pk, group.qualification_id))
         view.rows.append(
             ClassRow(
@@ -306,6 +348,8 @@ class GridRow:
     previous_status: StatusView
     status: StatusView
     change: Change | None
+    # The TMG of the previous entry's own academic year, which its status is measured against.
+    previous_tmg: TargetGrade | None = None
 
     @property
     def tmg_label(self) -> str:
@@ -324,7 +368,6 @@ class GridRow:
 class GridView:
     group: TeachingGroup
     point: AssessmentPoint
-    previous_point: AssessmentPoint | None
     day: datetime.date
     rows: list[GridRow] = field(default_factory=list)
 
@@ -336,46 +379,65 @@ class GridView:
     def entered(self) -> int:
         return sum(1 for row in self.rows if row.entry is not None)
 
+    @property
+    def previous_points(self) -> list[AssessmentPoint]:
+        """The assessment points the rows' previous grades come from, earliest first."""
+        found = {
+            row.previous.assessment_point_id: row.previous.assessment_point
+            for row in self.rows
+            if row.previous
+        }
+        return sorted(found.values(), key=lambda p: (p.date, p.pk))
 
-def previous_point_of(
-    point: AssessmentPoint, points: Sequence[AssessmentPoint]
-) -> AssessmentPoint | None:
-    earlier = [p for p in points if (p.date, p.pk) < (point.date, point.pk)]
-    return earlier[-1] if earlier else None
+    @property
+    def shared_previous_point(self) -> AssessmentPoint | None:
+        """The one point all previous grades come from, or None when they differ or are missing."""
+        points = self.previous_points
+        return points[0] if len(points) == 1 else None
+
+    @property
+    def previous_from_other_year(self) -> bool:
+        """Whether any previous grade was given in an academic year other than the class's."""
+        year_id = self.group.academic_year_id
+        return any(p.academic_year_id != year_id for p in self.previous_points)
 
 
 def grid_view(group: TeachingGroup, point: AssessmentPoint) -> GridView:
     """Return the grid of one class at one assessment point: every pupil in the
-    class with their entry, TMG, previous grade and its status."""
+    class with their entry, TMG, previous grade in the qualification and its status.
+
+    The previous grade may come from an earlier academic year, so its status is
+    measured against the TMG of that entry's own academic year.
+    """
     day = membership_day(group)
-    previous = previous_point_of(point, class_points(group))
-    view = GridView(group=group, point=point, previous_point=previous, day=day)
+    view = GridView(group=group, point=point, day=day)
     pupils = class_pupils(group, day)
     ids = [p.pk for p in pupils]
     scale = group.qualification.scale
-    tmgs = tmgs_for(ids, group.academic_year_id, [group.qualification_id])
-    point_ids = [point.pk] + ([previous.pk] if previous else [])
-    entries = {
-        (e.pupil_id, e.assessment_point_id): e
+    current = {
+        e.pupil_id: e
         for e in GradeEntry.objects.filter(
-            pupil_id__in=ids,
-            qualification_id=group.qualification_id,
-            assessment_point_id__in=point_ids,
+            pupil_id__in=ids, qualification_id=group.qualification_id, assessment_point=point
         ).select_related("grade")
     }
+    earlier = entries_before(ids, group.qualification_id, point)
+    years = {group.academic_year_id} | {e.academic_year_id for e in earlier.values()}
+    tmgs = tmgs_by_year(ids, group.qualification_id, years)
     for pupil in pupils:
-        entry = entries.get((pupil.pk, point.pk))
-        before = entries.get((pupil.pk, previous.pk)) if previous else None
-        tmg = tmgs.get((pupil.pk, group.qualification_id))
+        entry = current.get(pupil.pk)
+        before = earlier.get(pupil.pk)
+        tmg = tmgs.get((pupil.pk, group.academic_year_id))
+        before_tmg = tmgs.get((pupil.pk, before.academic_year_id)) if before else None
         view.rows.append(
             GridRow(
                 pupil=pupil,
                 entry=entry,
                 tmg=tmg,
                 previous=before,
-                previous_status=status_view(entry_status(before, tmg, scale)),
+                previous_status=status_view(entry_status(before, before_tmg, scale)),
                 status=status_view(entry_status(entry, tmg, scale)),
                 change=change_between(before, entry, scale),
+                previous_tmg=before_tmg,
             )
         )
     return view

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from progress.models import AssessmentPoint, GradeEntry, TeachingGroup
 from progress.services import GradeInput, grades_save
-from pupils.models import Enrolment
+from pupils.models import Enrolment, Pupil
 from trust.models import AuditEvent
 
-from .factories import EnrolmentFactory, UserFactory
+from .factories import AcademicYearFactory, EnrolmentFactory, UserFactory, YearGroupFactory
 from .factories_progress import (
     AssessmentPointFactory,
     ClassMembershipFactory,
@@ -518,3 +518,148 @@ def test_simultaneous_first_save_rejected(world, monkeypatch):
         save(world, [GradeInput(pupil_id=pupil.pk, text="5")])
 
     assert "Someone else saved grades" in caught.value.message_dict["grid"][0]
+
+
+LAST_SUMMER = datetime.date(2026, 7, 10)
+
+
+def last_summer(world):
+    """Return the Year 8 Summer point of 2025/26, the year before the class's."""
+    oak = world.academies["oak"]
+    return AssessmentPointFactory(
+        academy=oak,
+        academic_year=AcademicYearFactory(trust=oak.trust, start_year=2025),
+        year_group=YearGroupFactory(academy=oak, nc_year=8),
+        name="Summer",
+        date=LAST_SUMMER,
+    )
+
+
+def give(world, pupil, point, label):
+    return GradeEntryFactory(
+        pupil=pupil,
+        assessment_point=point,
+        qualification=world.group.qualification,
+        grade=grade_of(scale_of(world), label),
+    )
+
+
+def set_tmg(world, pupil, academic_year, label):
+    return TargetGradeFactory(
+        pupil=pupil,
+        qualification=world.group.qualification,
+        academic_year=academic_year,
+        grade=grade_of(scale_of(world), label),
+    )
+
+
+def row_of(body: str, pupil) -> str:
+    row = body[body.index(f'id="row-{pupil.pk}"') :]
+    return row[: row.index("</tr>")]
+
+
+def heading_of(body: str) -> str:
+    head = body[body.index("<thead>") :]
+    return head[: head.index("</thead>")]
+
+
+def test_first_point_compares_last_year(world, client):
+    summer = last_summer(world)
+    obrien, patel = world.pupils["oak9a_obrien"], world.pupils["oak9b_patel"]
+    set_tmg(world, obrien, summer.academic_year, "5")
+    set_tmg(world, obrien, world.academic_year, "7")
+    give(world, obrien, summer, "5")
+    give(world, obrien, world.before, "8")
+    give(world, obrien, world.point, "4")
+    client.force_login(world.users["teacher"])
+
+    body = client.get(grid_url(world, world.before)).content.decode()
+
+    assert "Grade at Summer (10/07/2026)" in heading_of(body)
+    assert "(10/07/2026, Year 8 in 2025/26)" in body
+    row = row_of(body, obrien)
+    # Status then uses the 2025/26 TMG of 5, so the Summer 5 is on it, not well below 7.
+    assert "On TMG" in row
+    assert "Well below TMG" not in row
+    assert "Above TMG" in row
+    assert "up 3 grades" in row
+    patel_row = row_of(body, patel)
+    assert "No grade" in patel_row
+    assert "no comparison" in patel_row
+
+
+def test_grid_skips_missing_point_to_last_year(world, client):
+    summer = last_summer(world)
+    obrien, smithjones = world.pupils["oak9a_obrien"], world.pupils["oak9a_smithjones"]
+    give(world, obrien, world.before, "6")
+    give(world, smithjones, summer, "4")
+    give(world, smithjones, world.point, "5")
+    client.force_login(world.users["teacher"])
+
+    body = client.get(grid_url(world)).content.decode()
+
+    heading = heading_of(body)
+    assert "Previous grade" in heading
+    assert "Grade at Autumn 1" not in heading
+    assert "at Autumn 1 (16/10/2026)" in row_of(body, obrien)
+    smithjones_row = row_of(body, smithjones)
+    assert "at Summer (10/07/2026)" in smithjones_row
+    assert "up 1 grade" in smithjones_row
+
+
+def test_grid_ignores_later_points(world, client):
+    obrien = world.pupils["oak9a_obrien"]
+    give(world, obrien, world.point, "6")
+    client.force_login(world.users["teacher"])
+
+    body = client.get(grid_url(world, world.before)).content.decode()
+
+    assert "Previous grade" in heading_of(body)
+    assert "no earlier grade to compare" in body
+    assert "No grade" in row_of(body, obrien)
+
+
+def test_class_page_change_across_years(world, client):
+    summer = last_summer(world)
+    obrien = world.pupils["oak9a_obrien"]
+    give(world, obrien, summer, "5")
+    give(world, obrien, world.before, "6")
+    client.force_login(world.users["teacher"])
+
+    with time_machine.travel(TODAY, tick=False):
+        body = client.get(f"/progress/classes/{world.group.pk}/").content.decode()
+
+    row = body[body.index(f'id="pupil-{obrien.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Autumn 1 (16/10/2026)" in row
+    assert "up 1 grade" in row
+
+
+def test_grid_cross_year_queries_constant(world, client):
+    summer = last_summer(world)
+    client.force_login(world.users["teacher"])
+
+    def grade_all(ids):
+        for pupil_id in ids:
+            pupil = Pupil.objects.get(pk=pupil_id)
+            set_tmg(world, pupil, summer.academic_year, "5")
+            set_tmg(world, pupil, world.academic_year, "6")
+            give(world, pupil, summer, "5")
+            give(world, pupil, world.before, "6")
+
+    def get_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(grid_url(world, world.before))
+        assert response.status_code == 200
+        assert "Grade at Summer (10/07/2026)" in heading_of(response.content.decode())
+        return len(queries)
+
+    small = [world.pupils[k].pk for k in ("oak9a_obrien", "oak9a_smithjones", "oak9b_patel")]
+    grade_all(small)
+    client.get(grid_url(world, world.before))
+    get_small = get_queries()
+    large = add_pupils(world, 25)
+    grade_all(large)
+    get_large = get_queries()
+
+    assert get_small == get_large
