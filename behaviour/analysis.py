@@ -70,8 +70,9 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 # Session bands by minute of the day (Europe/London), start inclusive and
 # end exclusive. NOTE: these are one timetable for the whole trust, because
-# academies record no session times. At an academy whose day starts or ends
-# at other times, some incidents fall in the neighbouring band.
+# academies record only their registration times (SessionTimes), not break
+# and lunch. At an academy with another day, some incidents fall in the
+# neighbouring band.
 SESSION_BANDS: tuple[tuple[str, str], ...] = (
     ("before", "Before school (before 08:45)"),
     ("am", "AM lessons (08:45 to 10:40 and 11:00 to 12:20)"),
