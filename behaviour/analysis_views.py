@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 
 from academies.models import Academy, YearGroup
 from academies.selectors import visible_academies, visible_year_groups
-from attendance.selectors import RangeError, parse_range
+from attendance.selectors import default_range
 from trust import clock
 from trust.access import scope_for
 from trust.charts import Chart, bar_chart
@@ -19,6 +19,7 @@ from trust.params import InvalidParameter, handles_invalid_parameters, id_parame
 
 from . import analysis
 from .analysis import Breakdown, Filters, Tally, Target, Viewer
+from .filters import check_date_range, date_parameter
 from .models import Polarity
 
 POLARITIES = {"": "Positive and negative", **dict(Polarity.choices)}
@@ -37,15 +38,10 @@ BREAKDOWN_HEADERS = [
 
 
 def _filters(request: HttpRequest) -> Filters:
-    try:
-        start, end = parse_range(request.GET.get("from"), request.GET.get("to"))
-    except RangeError as error:
-        raw = request.GET.get(error.field, "")
-        if "YYYY-MM-DD" in error.message:
-            allowed = "it must be a date written YYYY-MM-DD, for example 2026-09-01"
-        else:
-            allowed = f"it must be on or before the end of the range ({request.GET.get('to')})"
-        raise InvalidParameter(error.field, raw[:40], allowed) from None
+    default_start, default_end = default_range()
+    start = date_parameter(request, "from") or default_start
+    end = date_parameter(request, "to") or default_end
+    check_date_range(start, end)
     polarity = request.GET.get("polarity", "").strip()
     if polarity not in POLARITIES:
         raise InvalidParameter(

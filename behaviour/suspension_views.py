@@ -18,7 +18,6 @@ from django.urls import reverse
 from academies.models import Academy
 from academies.selectors import visible_academies
 from attendance.models import AttendanceMark
-from attendance.views import parse_day
 from pupils.selectors import current_enrolment, visible_pupils
 from trust import clock
 from trust.access import scope_for
@@ -32,6 +31,7 @@ from trust.params import (
 
 from .access import visible_suspensions
 from .codes import REASONS, reason_label
+from .filters import check_date_range, date_parameter
 from .models import GUIDANCE_EDITION, Suspension
 from .suspension_forms import (
     PermanentEndForm,
@@ -280,14 +280,9 @@ class Filters:
     def __init__(self, request: HttpRequest) -> None:
         today = clock.today()
         start_year = clock.academic_year_start(today)
-        raw_from = request.GET.get("from", "").strip()
-        raw_to = request.GET.get("to", "").strip()
-        self.start = parse_day("from", raw_from) if raw_from else datetime.date(start_year, 9, 1)
-        self.end = parse_day("to", raw_to) if raw_to else datetime.date(start_year + 1, 8, 31)
-        if self.end < self.start:
-            raise InvalidParameter(
-                "to", raw_to, f"it is before the start {self.start:%d/%m/%Y}; give a later date"
-            )
+        self.start = date_parameter(request, "from") or datetime.date(start_year, 9, 1)
+        self.end = date_parameter(request, "to") or datetime.date(start_year + 1, 8, 31)
+        check_date_range(self.start, self.end)
         self.kind = request.GET.get("kind", "").strip()
         if self.kind and self.kind not in Suspension.Kind.values:
             allowed = ", ".join(Suspension.Kind.values)

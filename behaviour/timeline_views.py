@@ -1,7 +1,6 @@
 """Pages: a pupil's behaviour timeline (with its export) and the follow-ups list."""
 
 import datetime
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -26,6 +25,7 @@ from trust.params import (
 from trust.pdf import render_pdf
 
 from . import services
+from .filters import check_date_range, date_parameter
 from .models import FollowUp, Polarity
 from .suspensions import pupil_suspension_summary
 from .timeline import (
@@ -41,41 +41,15 @@ from .timeline import (
     timeline_rows,
 )
 
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-UK_DATE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 MAX_RESOLUTION_LENGTH = FollowUp._meta.get_field("resolution").max_length or 500
-
-
-def date_parameter(request: HttpRequest, name: str) -> datetime.date | None:
-    """Read the optional date query parameter `name`, written yyyy-mm-dd or dd/mm/yyyy."""
-    text = request.GET.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        if ISO_DATE.fullmatch(text):
-            return datetime.date.fromisoformat(text)
-        if UK_DATE.fullmatch(text):
-            day, month, year = (int(part) for part in text.split("/"))
-            return datetime.date(year, month, day)
-    except ValueError:
-        pass
-    raise InvalidParameter(
-        name,
-        text_parameter_preview(text),
-        "it must be a real date written dd/mm/yyyy or yyyy-mm-dd, such as 04/12/2026",
-    )
 
 
 def timeline_filters(request: HttpRequest) -> TimelineFilters:
     """Read the ?from=, ?to= and ?polarity= filters, raising InvalidParameter on a bad value."""
     start = date_parameter(request, "from")
     end = date_parameter(request, "to")
-    if start and end and start > end:
-        raise InvalidParameter(
-            "from",
-            f"{start:%d/%m/%Y}",
-            f"it must be on or before the “to” date ({end:%d/%m/%Y})",
-        )
+    if start and end:
+        check_date_range(start, end)
     polarity = request.GET.get("polarity", "").strip()
     if polarity and polarity not in Polarity.values:
         raise InvalidParameter(
@@ -124,7 +98,6 @@ def pupil_timeline(request: HttpRequest, pk: int) -> HttpResponseBase:
         "rows": rows,
         "restricted_label": RESTRICTED,
         "filters": filters,
-        "filter_values": filter_values,
         "filtered": bool(active_filters),
         "polarities": Polarity.choices,
         "csv_query": urlencode({**active_filters, "format": "csv"}),
