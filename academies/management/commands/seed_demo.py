@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from academies.demo.builder import SeedOptions, build_demo_trust
 from academies.demo.staffing import DEMO_PASSWORD
@@ -55,6 +56,19 @@ def _date(text: str) -> datetime.date:
         raise CommandError(
             f"--today {text!r} is invalid; use a date as YYYY-MM-DD, for example 2026-12-04."
         ) from None
+
+
+def refresh_planner_statistics() -> None:
+    """Refresh PostgreSQL's table statistics after the bulk load.
+
+    Until autovacuum gets to the new rows, the planner believes the tables
+    are nearly empty: a register save then recounted a pupil's year by
+    scanning the whole year's marks, 150 ms in place of 6 ms on the largest
+    trust. SQLite keeps no such statistics.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 class Command(BaseCommand):
@@ -125,6 +139,7 @@ class Command(BaseCommand):
                 attendance_weeks=options.get("attendance_weeks"),
             )
         )
+        refresh_planner_statistics()
         academies = "academy" if result.academies == 1 else "academies"
         self.stdout.write(
             self.style.SUCCESS(
