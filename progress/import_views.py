@@ -20,7 +20,7 @@ from pupils.forms import ImportFileField
 from pupils.import_views import recent_runs, render_run
 from pupils.selectors import visible_import_runs
 from trust import clock
-from trust.tabular import load_upload, mark_upload, remember_upload, store_upload, take_upload
+from trust.tabular import mark_upload, pending_upload, remember_upload, store_upload, take_upload
 
 from .imports import GradeImportPlan, build_plan, can_import_grades
 from .tasks import GRADES_KIND, queue_grade_import
@@ -66,13 +66,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 def _pending(request: HttpRequest, token: str) -> tuple[dict[str, Any], bytes]:
     _require_importer(request)
-    entry = request.session.get(SESSION_KEY, {}).get(token)
-    if not entry:
+    pending = pending_upload(request.session, SESSION_KEY, token)
+    if pending is None:
         raise Http404
-    content = load_upload(entry["stored"])
-    if content is None:
-        raise Http404
-    return entry, content
+    return pending
 
 
 def _render_preview(

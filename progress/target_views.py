@@ -21,7 +21,7 @@ from pupils.selectors import visible_pupils
 from trust import clock
 from trust.access import scope_for
 from trust.params import InvalidParameter, handles_invalid_parameters, id_parameter
-from trust.tabular import forget_upload, load_upload, remember_upload, store_upload
+from trust.tabular import forget_upload, pending_upload, remember_upload, store_upload
 
 from .models import EstimateTable, Qualification, TargetGrade
 from .target_forms import EstimateUploadForm, GenerateForm, TmgSetForm
@@ -129,12 +129,10 @@ def _pending(request: HttpRequest, token: str) -> tuple[dict[str, Any], Trust, b
     trust = _estimate_trust(request)
     if not can_upload_estimates(request.user):
         raise Http404
-    entry = request.session.get(SESSION_KEY, {}).get(token)
-    if not entry or entry.get("trust") != trust.pk:
+    pending = pending_upload(request.session, SESSION_KEY, token)
+    if pending is None or pending[0].get("trust") != trust.pk:
         raise Http404
-    content = load_upload(entry["stored"])
-    if content is None:
-        raise Http404
+    entry, content = pending
     return entry, trust, content
 
 

@@ -464,6 +464,18 @@ def remember_upload(session: Any, key: str, entry: dict[str, Any]) -> str:
     return token
 
 
+def pending_upload(session: Any, key: str, token: str) -> tuple[dict[str, Any], bytes] | None:
+    """Return the session's entry for `token` and its file's bytes, or None
+    when the token is unknown or the file no longer exists."""
+    entry = session.get(key, {}).get(token)
+    if not entry:
+        return None
+    content = load_upload(entry["stored"])
+    if content is None:
+        return None
+    return entry, content
+
+
 def take_upload(session: Any, key: str, token: str) -> dict[str, Any] | None:
     """Remove an upload from the session and return its entry, keeping its file.
 
