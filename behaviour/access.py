@@ -1,4 +1,4 @@
-"""Who may see, log, correct and delete behaviour records.
+"""Access rules for seeing, logging, correcting and deleting behaviour records.
 
 Every page, export, API endpoint and report reaches incidents through
 visible_incidents and suspensions through visible_suspensions. A pupil's
@@ -114,7 +114,7 @@ def loggable_pupils(user: Any, on: datetime.date) -> QuerySet:
 def can_correct(user: Any, incident: Incident) -> bool:
     """Return whether `user` may change an incident they can see.
 
-    The reporter and whoever logged it may correct it, and so may heads of
+    The reporter and the user who logged it may correct it, and so may heads of
     year, safeguarding leads and leaders.
     """
     if user.is_superuser:

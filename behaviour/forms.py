@@ -338,7 +338,7 @@ def read_pupil_rows(data: QueryDict, rows: Sequence[PupilRow]) -> PupilSelection
     """Read the ticked pupils with their roles and points into `rows` and PupilEntry values.
 
     Ids of pupils not in the picker are returned as entries too, so the
-    service answers them with 404 rather than dropping them silently.
+    service rejects them with 404 rather than dropping them silently.
     """
     selection = PupilSelection()
     by_id = {row.pupil_id: row for row in rows}

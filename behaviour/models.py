@@ -210,8 +210,8 @@ class IncidentPupil(models.Model):
 
 
 class Action(models.Model):
-    """What was done about an incident for one pupil: a sanction, a contact
-    with parents or a referral."""
+    """A response to an incident for one pupil: a sanction, a contact with
+    parents or a referral."""
 
     class Kind(models.TextChoices):
         DETENTION = "detention", "Detention"

@@ -3,7 +3,7 @@
 Read serializers blank (null) the content of a sensitive incident for a
 user without the safeguarding permission, keeping the date and points.
 Input serializers check only the shape of the data (types and required
-fields); behaviour.services checks the values, so the pages and the API
+fields). behaviour.services checks the values, so the pages and the API
 reject the same input with the same messages.
 """
 

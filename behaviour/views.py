@@ -478,9 +478,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         form = forms_by_name.get(f"action{action.pk}")
         if recordable and form is None:
-            initial = (
-                {} if action.attended is None else {"attended": "yes" if action.attended else "no"}
-            )
+            initial = {}
+            if action.attended is not None:
+                initial["attended"] = "yes" if action.attended else "no"
             form = AttendedForm(prefix=f"action{action.pk}", initial=initial)
         action_rows.append({"action": action, "form": form if recordable else None})
     follow_ups = list(incident.follow_ups.select_related("owner", "resolved_by"))

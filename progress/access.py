@@ -1,4 +1,4 @@
-"""Who may see classes and enter grades.
+"""Access rules for classes and grade entry.
 
 Teachers see the classes they teach this academic year, heads of year the
 classes of their year groups, academy-wide roles their academy's classes and

@@ -1,7 +1,7 @@
 """Attainment 8 and Progress 8 from final results, by the DfE slot rules.
 
 The slots are English, maths, three EBacc slots (sciences, humanities,
-languages) and three open slots. English holds the higher of language and
+languages) and three open slots. English takes the higher of language and
 literature and counts twice only when the pupil has results in both. Maths
 always counts twice. The open slots take any result left, including the
 unused English and EBacc results, and an empty slot scores 0. A

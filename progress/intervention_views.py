@@ -265,7 +265,7 @@ def _readable(request: HttpRequest, pk: int) -> Intervention:
 def _shown_pupil_ids(request: HttpRequest, intervention: Intervention) -> list[int] | None:
     """Return the ids of the pupils the user may see in `intervention`, or None for all.
 
-    The owner, whoever opened it and the academy's leaders see every pupil
+    The owner, the user who opened it and the academy's leaders see every pupil
     in it. A head of year over some of its pupils sees only those pupils,
     as on every other page.
     """

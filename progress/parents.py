@@ -378,7 +378,7 @@ def build_letters(
     A recipient without parental responsibility raises ValueError, so a
     caller can never address a letter to them. When the letters share one
     file, an address withheld from other contacts is left off its own
-    letter too, so the file never holds it beside another parent's letter.
+    letter too, so the file never contains it beside another parent's letter.
     """
     shared_file = sum(len(recipients.get(s.pupil.pk, [])) for s in standings) > 1
     enrolments = [s.enrolment for s in standings if s.enrolment is not None]

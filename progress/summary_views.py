@@ -34,7 +34,7 @@ from .summaries import (
 
 
 def _counts_only(user: Any) -> bool:
-    """Return whether `user` sees aggregates only, as trustees do."""
+    """Return whether `user` may see aggregates only, as trustees may."""
     scope = scope_for(user)
     return scope.is_trustee_only or not scope.sees_any_pupil()
 

@@ -1,8 +1,8 @@
 """The Celery task that applies a confirmed grades import.
 
 It shares the run lifecycle of the pupil and staff imports
-(pupils.tasks.run_import): the run row records queued, running and the
-result, progress goes to the cache, and the grades are written in one
+(pupils.tasks.run_import). The run row records queued, running and the
+result, and progress goes to the cache. The grades are written in one
 transaction with the run marked done, so a run writes every row or none.
 """
 

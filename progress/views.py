@@ -235,7 +235,7 @@ def grade_grid(request: HttpRequest, pk: int, point_pk: int) -> HttpResponse:
     resolving = request.POST.get("resolve") == "1"
     submission = read_grid(request.POST, [r.pupil for r in view.rows], resolving=resolving)
     if submission.strangers:
-        # Pupils outside the class are outside this page's scope, so the answer is 404.
+        # Pupils outside the class are outside this page's scope, so the response is 404.
         logger.info(
             "grade grid rejected pupils outside group=%s point=%s user=%s pupils=%s",
             group.pk,

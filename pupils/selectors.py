@@ -49,7 +49,7 @@ def visible_pupils(user: Any, on: datetime.date | None = None) -> QuerySet[Pupil
     enrolments = Enrolment.objects.filter(in_scope, pupil_id=OuterRef("pk"))
     visible = Q(Exists(enrolments))
     if scope.teaching_group_ids:
-        # A teacher sees the pupils in their classes on `day`, whatever their tutor group.
+        # A teacher may see the pupils in their classes on `day`, whatever their tutor group.
         taught = ClassMembership.objects.filter(
             active_on(day), group_id__in=scope.teaching_group_ids, pupil_id=OuterRef("pk")
         )

@@ -2,7 +2,7 @@
 
 Run through `make bench` (SCALE=small by default, SCALE=large for 60
 academies and 50,040 pupils). The benchmark rebuilds its own PostgreSQL
-database (trust_bench unless BENCH_DATABASE_URL says otherwise), seeds it,
+database (trust_bench unless BENCH_DATABASE_URL names another), seeds it,
 then times pages in process with Django's test client, so the figures are
 server time without a network or a browser. Results print as a table and
 are written to var/bench/results.json.

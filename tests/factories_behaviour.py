@@ -8,7 +8,7 @@ from .factories import TrustFactory
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
-    """A trust category: negative with -1 to -3 points unless told otherwise."""
+    """A trust category: negative with -1 to -3 points unless the test sets other values."""
 
     class Meta:
         model = BehaviourCategory

@@ -503,7 +503,7 @@ def test_head_of_year_only_their_year(world):
     )
 
 
-def test_head_of_year_academy_figures_limited_to_their_pupils(world):
+def test_head_of_year_figures_own_pupils(world):
     target = analysis.Target(academy=world.academies["oak"])
 
     tally = analysis.group_figures(viewer(world, "head_of_year"), target, FILTERS)

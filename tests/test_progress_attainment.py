@@ -214,7 +214,8 @@ def test_worked_example_a(a8: A8World) -> None:
         D("0.6833"),
         D("0.8833"),
     )
-    assert p8.table == a8.table and p8.same_year
+    assert p8.table == a8.table
+    assert p8.same_year
 
 
 def test_worked_example_a_variant(a8: A8World) -> None:

@@ -1,6 +1,8 @@
-"""Cases P1 and P3 on a pupil's progress: the average is over the grades
-entered, a gap shows as a gap, and the average and the grade it rounds to
-read the same on the page, in the CSV and in the PDF."""
+"""Cases P1 and P3 on a pupil's progress.
+
+The average is over the grades entered and a gap shows as a gap. The
+average and the grade it rounds to read the same on the page, in the CSV
+and in the PDF."""
 
 import csv
 import datetime

@@ -120,8 +120,8 @@ def _build_scope(user: Any) -> Scope:
 
     teaching_groups: set[int] = set()
     if staff:
-        # The tutor named on a tutor group sees it even without a tutor role
-        # row, and a teacher sees the classes they teach. One query reads both.
+        # The tutor named on a tutor group may open it without a tutor role
+        # row, and a teacher may open the classes they teach. One query reads both.
         from academies.models import TutorGroup
         from progress.models import TeachingGroup
 

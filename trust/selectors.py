@@ -136,8 +136,8 @@ def audit_rows(events: Iterable[AuditEvent]) -> list[AuditRow]:
     return rows
 
 
-# Fields that say nothing to a reader of a summarised trail: keys, row
-# versions and save times.
+# Fields of no use to a reader of a summarised trail: keys, row versions and
+# save times.
 _INTERNAL_FIELDS = frozenset({"id", "version", "created_at", "updated_at"})
 
 
@@ -203,9 +203,9 @@ def summarised_audit_rows(
     """Turn audit events into short rows for a page that shows one record and its parts.
 
     Unlike audit_rows, a create or delete becomes one row listing the
-    values as "Field: value" pairs, ids, versions and save times are left out
-    with the fields `hidden_fields` names per model label, and foreign keys to
-    a model in `namers` show the name it returns. Dates read dd/mm/yyyy and
+    values as "Field: value" pairs. Ids, versions and save times are left
+    out, as are the fields `hidden_fields` lists per model label. Foreign
+    keys to a model in `namers` show the name it returns. Dates read dd/mm/yyyy and
     times are Europe/London. An update whose every change is hidden gets no
     row.
     """

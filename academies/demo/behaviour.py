@@ -331,7 +331,9 @@ def load_behaviour(ctx: DemoContext, *, weeks: int | None = None) -> BehaviourLo
     With `weeks`, only the last `weeks` weeks before --today get incidents,
     as with the register marks.
     """
-    assert ctx.trust is not None and ctx.current_year is not None and ctx.last_year is not None
+    assert ctx.trust is not None
+    assert ctx.current_year is not None
+    assert ctx.last_year is not None
     base = ctx.rng.getrandbits(64)
     first_day = ctx.today - datetime.timedelta(weeks=weeks) if weeks is not None else None
     categories = _create_taxonomy(ctx)

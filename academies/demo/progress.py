@@ -780,7 +780,7 @@ def load_support(
                 InterventionPupil(
                     intervention=intervention,
                     pupil_id=b.pupil_id,
-                    # A reviewed group started a grade lower than it stands now.
+                    # A reviewed group started one grade below its current grade.
                     start_points=b.points - 1 if reviewed and b.points >= 1 else b.points,
                     tmg_points=b.tmg_points,
                     review_points=b.points if reviewed else None,
