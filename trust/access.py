@@ -43,6 +43,9 @@ class Scope:
     staff_academy_ids: frozenset[int] = frozenset()
     safeguarding_all: bool = False
     safeguarding_academy_ids: frozenset[int] = field(default_factory=frozenset)
+    # Appraisals: trust HR reads every one, a headteacher their academy's.
+    all_appraisals: bool = False
+    headteacher_academy_ids: frozenset[int] = frozenset()
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
@@ -95,6 +98,8 @@ def _build_scope(user: Any) -> Scope:
     staff_academies: set[int] = set()
     safeguarding_academies: set[int] = set()
     safeguarding_all = bool(user.is_superuser)
+    all_appraisals = bool(user.is_superuser)
+    headteacher_academies: set[int] = set()
 
     for a in assignments:
         if a.scope == ScopeKind.TRUST:
@@ -105,7 +110,11 @@ def _build_scope(user: Any) -> Scope:
                 values["all_staff"] = True
             if a.role == Role.SAFEGUARDING_LEAD:
                 safeguarding_all = True
+            if a.role == Role.TRUST_HR:
+                all_appraisals = True
             continue
+        if a.role == Role.HEADTEACHER and a.academy_id:
+            headteacher_academies.add(a.academy_id)
         if a.academy_id:
             academies.add(a.academy_id)
             staff_academies.add(a.academy_id)
@@ -156,6 +165,8 @@ def _build_scope(user: Any) -> Scope:
         staff_academy_ids=frozenset(staff_academies),
         safeguarding_all=safeguarding_all,
         safeguarding_academy_ids=frozenset(safeguarding_academies),
+        all_appraisals=all_appraisals,
+        headteacher_academy_ids=frozenset(headteacher_academies),
         **values,
     )
 

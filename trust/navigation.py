@@ -107,6 +107,18 @@ def nav_items(user: Any) -> list[NavItem]:
     if scope.staff_id:
         items.append(("My appraisal", _url("my-appraisal")))
         if not scope.is_trustee_only:
+            items.append(("My appraisees", _url("appraisal:appraisees")))
+            items.append(("CPD portfolio", _url("appraisal:portfolio")))
+            items.append(("CPD offer", _url("appraisal:cpd-offer")))
+    if user.is_superuser or scope.has_role(
+        Role.TRUST_LEADER, Role.TRUST_HR, Role.TRUSTEE, Role.HEADTEACHER, Role.ACADEMY_LEADER
+    ):
+        items.append(("Appraisal completion", _url("appraisal:completion")))
+    if user.is_superuser or scope.has_role(
+        Role.TRUST_LEADER, Role.TRUST_HR, Role.TRUST_ADMIN, Role.HEADTEACHER, Role.ACADEMY_LEADER
+    ):
+        items.append(("CPD summary", _url("appraisal:cpd-summary")))
+        if not scope.is_trustee_only:
             items.append(("Staff absence", _url("attendance:staff_absence")))
     # Headteachers and academy leaders import pupils for their own academy.
     if scope.has_role(Role.TRUST_ADMIN, Role.HEADTEACHER, Role.ACADEMY_LEADER) or user.is_superuser:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "attendance",
     "behaviour",
     "progress",
+    "appraisal",
 ]
 
 MIDDLEWARE = [
@@ -165,8 +166,17 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=True)
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
+EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", str(VAR_DIR / "private" / "evidence")))
+# Evidence files larger than this are refused (bytes).
+EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024)))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # CPD evidence lives outside any served directory; a view checks access
+    # and streams it.
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(EVIDENCE_ROOT), "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -18,6 +18,7 @@ urlpatterns = [
     path("attendance/", include("attendance.urls")),
     path("behaviour/", include("behaviour.urls")),
     path("progress/", include("progress.urls")),
+    path("appraisal/", include("appraisal.urls")),
     path("", include("trust.page_urls")),
     path("api/v1/", include("trust.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
