@@ -5,9 +5,9 @@ progress and attendance pages use, so an objective shows the figure those
 pages show for the same group of pupils.
 
 - Pupils on or above TMG for a year group or an academy is the "All subjects"
-  percentage of the progress summary (progress.summaries.point_figures): the
-  pupils with a grade, counted on or above only when every grade is on or
-  above its TMG.
+  percentage of the progress summary (progress.summaries.point_figures). It
+  counts the pupils with a grade, each on or above only when every grade is
+  on or above its TMG.
 - For the appraisee's classes and for a subject, the pages show counts only
   (the class page and the year group heatmap). Their percentage is the pupils
   on or above TMG divided by the pupils whose grade was compared with a TMG
@@ -40,7 +40,14 @@ from progress.models import (
     TeachingGroup,
 )
 from progress.selectors import membership_day
-from progress.summaries import PointFigures, Tally, heatmap, latest_points, point_figures
+from progress.summaries import (
+    Heatmap,
+    PointFigures,
+    Tally,
+    heatmap,
+    latest_points,
+    point_figures,
+)
 from staff.models import StaffMember
 
 from .models import Appraisal, Measure, MeasureScope, Objective
@@ -78,6 +85,12 @@ FIELD_NOUNS = {
     "measure_year_group": "year group",
     "measure_tutor_group": "tutor group",
 }
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
 MEASURE_NAMES: dict[str, str] = {
     Measure.TMG_LATEST: "pupils on or above TMG at the latest assessment point",
     Measure.TMG_FINAL: "pupils on or above TMG in final results",
@@ -155,7 +168,7 @@ def _place_errors(appraisee: StaffMember, scope_values: dict[str, Any]) -> dict[
             errors,
             field_name,
             f"{noun.capitalize()} '{value}' is not in {home.name}, the appraisee's academy; "
-            f"choose a {noun} of {home.name}.",
+            f"choose {_a(noun)} of {home.name}.",
         )
     return errors
 
@@ -233,7 +246,7 @@ def measure_errors(
                 _add(
                     errors,
                     field_name,
-                    f"{noun.capitalize()} is missing; scope '{measure_scope}' needs a {noun}.",
+                    f"{noun.capitalize()} is missing; scope '{measure_scope}' needs {_a(noun)}.",
                 )
             elif field_name not in needed and value is not None:
                 _add(
@@ -440,9 +453,9 @@ def _class_counts(
     """Count each class's pupils by status against their TMG of the class's year.
 
     Without `points` a pupil's status is that of their latest grade in the
-    class's qualification, as progress.selectors.class_view works it out;
-    with `points` it is that of their grade at the class's point, as
-    progress.selectors.grid_view does. Reads take four queries in all.
+    class's qualification, as progress.selectors.class_view works it out.
+    With `points` it is that of their grade at the class's point, as
+    progress.selectors.grid_view does. The reads take four queries in all.
     """
     if not groups:
         return {}
@@ -639,7 +652,11 @@ def _summary_values(
     point_sets: _PointSets,
     figures: dict[int, PointFigures],
 ) -> dict[int, MeasureValue]:
-    """Return the values of year group and academy objectives from the summary tallies."""
+    """Return the values of year group and academy objectives from the summary tallies.
+
+    NOTE: a figure resting on fewer than 5 pupils is shown, whereas the
+    progress summary hides it from viewers who see counts only.
+    """
     values = {}
     for objective in objectives:
         if objective.measure_scope == MeasureScope.YEAR_GROUP:
@@ -675,7 +692,7 @@ def _subject_values(
     number of distinct academies (and their year groups) among the objectives,
     not with the number of objectives.
     """
-    maps: dict[int, Any] = {}
+    maps: dict[int, Heatmap] = {}
     values = {}
     for objective in objectives:
         academy = places.academies[objective.measure_academy_id]  # type: ignore[index]
@@ -684,15 +701,24 @@ def _subject_values(
         if objective.measure == Measure.TMG_FINAL:
             points = _latest_year_only(points)
         rows = []
+        # The basis lists only the points where the subject is taught or graded.
+        used = []
         for point in points:
             if point.pk not in maps:
                 maps[point.pk] = heatmap(point.year_group, point)
-            rows += [r for r in maps[point.pk].rows if r.qualification.subject_id == subject.pk]
+            found = [r for r in maps[point.pk].rows if r.qualification.subject_id == subject.pk]
+            if found:
+                rows += found
+                used.append(point)
+        if used:
+            basis = _points_basis(objective.measure, used)
+        else:
+            basis = f"No {subject.name} classes or grades at the assessment points"
         values[objective.pk] = _value(
             objective,
             _compared_percent(_sum_counts(r.counts for r in rows)),
             scope_label=f"{subject.name}, {academy.name}",
-            basis=_points_basis(objective.measure, points),
+            basis=basis,
             note=SUBJECT_NOTE,
             empty=_empty_text(objective.measure),
         )
