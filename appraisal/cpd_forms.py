@@ -1,0 +1,104 @@
+"""Forms of the CPD offer pages. They read the typed values, and the services
+in appraisal.cpd check them against the rules."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from academies.models import Academy
+from progress.forms import DATE_FORMATS, DayField
+from progress.models import Subject
+
+from .cpd import MAX_PLACES
+from .models import CpdBooking, CpdKind
+
+
+class EventForm(forms.Form):
+    title = forms.CharField(
+        max_length=200,
+        help_text="For example “Teaching reading in Key Stage 3”. At most 200 characters.",
+    )
+    kind = forms.ChoiceField(choices=CpdKind.choices)
+    subject = forms.ModelChoiceField(
+        queryset=Subject.objects.none(),
+        required=False,
+        empty_label="Any subject",
+        help_text="Staff who teach this subject find the event under it.",
+        error_messages={"invalid_choice": "Choose a subject from the list, or any subject."},
+    )
+    host_academy = forms.ModelChoiceField(
+        label="Host academy",
+        queryset=Academy.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "Choose a host academy from the list."},
+    )
+    provider = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Who runs it, for example a maths hub or a named leader.",
+    )
+    venue = forms.CharField(max_length=200, required=False, help_text="Where it takes place.")
+    starts_on = DayField(label="Start date", input_formats=DATE_FORMATS, help_text="dd/mm/yyyy.")
+    ends_on = DayField(
+        label="End date",
+        input_formats=DATE_FORMATS,
+        help_text="dd/mm/yyyy, on or after the start date. The same day for a one-day event.",
+    )
+    hours = forms.DecimalField(
+        min_value=Decimal("0.1"),
+        max_digits=5,
+        decimal_places=1,
+        help_text="Hours of CPD each attendee gains, to one decimal place, such as 2.5.",
+    )
+    cost_per_place = forms.DecimalField(
+        label="Cost per place (£)",
+        min_value=Decimal("0"),
+        max_digits=8,
+        decimal_places=2,
+        initial=Decimal("0"),
+        help_text="In pounds, such as 45.00. 0 for a free event.",
+    )
+    places = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_PLACES,
+        help_text=f"Places offered, 1 to {MAX_PLACES}.",
+    )
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=4000,
+        help_text="Who it is for and what it covers. At most 4000 characters.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        subjects: QuerySet[Subject],
+        academies: list[Academy],
+        trust_wide: bool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        subject_field: Any = self.fields["subject"]
+        subject_field.queryset = subjects
+        host_field: Any = self.fields["host_academy"]
+        host_field.queryset = Academy.objects.filter(pk__in=[a.pk for a in academies]).order_by(
+            "name"
+        )
+        # Only those who run the whole offer may leave the host empty.
+        host_field.required = not trust_wide
+        host_field.empty_label = "None: a trust event" if trust_wide else None
+        host_field.help_text = (
+            "The academy that hosts and runs the event."
+            if not trust_wide
+            else "The academy that hosts it, or none for an event the trust runs."
+        )
+
+
+ATTENDANCE_CHOICES = [
+    (CpdBooking.Attendance.ATTENDED, "Attended"),
+    (CpdBooking.Attendance.ABSENT, "Did not attend"),
+    (CpdBooking.Attendance.UNKNOWN, "Not marked"),
+]
