@@ -14,6 +14,7 @@ from trust.models import AuditEvent
 from trust.navigation import nav_items
 
 from .factories import PupilFactory, StaffFactory, grant
+from .factories_appraisal import cycle_2026
 from .factories_pages import enrol_pupils
 from .personas import TODAY, build_personas
 
@@ -175,19 +176,17 @@ def test_reports_home_aggregates_only(client, world):
 def test_my_appraisal_for_every_user(client, world, persona):
     response = page(client, world.users[persona], "my-appraisal")
     assert response.status_code == 200
-    assert "your objectives, reviews and professional development portfolio appear here" in (
-        text(response)
-    )
+    assert "No appraisal cycle covers today (04/12/2026)" in text(response)
 
 
 def test_my_appraisal_shows_own_record(client, world):
     teacher = world.staff["teacher"]
     teacher.line_manager = world.staff["headteacher"]
     teacher.save()
+    cycle_2026(world)
     body = text(page(client, world.users["teacher"], "my-appraisal"))
-    assert "Teacher of English" in body
-    assert "Headteacher Persona" in body
-    assert "Oak Academy" in body
+    assert "You have no appraisal for 2026/27 yet." in body
+    assert "Your line manager, Headteacher Persona, usually appraises you" in body
 
 
 def test_my_appraisal_without_staff_record(client, django_user_model):

@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from appraisal import views as appraisal_views
+
 from . import page_views
 
 urlpatterns = [
@@ -10,5 +12,5 @@ urlpatterns = [
     path("my-year/", page_views.my_year, name="my-year"),
     path("my-classes/", page_views.my_classes, name="my-classes"),
     path("reports/", page_views.reports_home, name="reports-home"),
-    path("my-appraisal/", page_views.my_appraisal, name="my-appraisal"),
+    path("my-appraisal/", appraisal_views.my_appraisal, name="my-appraisal"),
 ]

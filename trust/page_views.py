@@ -29,7 +29,6 @@ from pupils.selectors import (
     register_order,
     visible_pupils,
 )
-from staff.models import StaffMember
 
 from . import clock
 from .access import scope_for
@@ -280,18 +279,4 @@ def reports_home(request: HttpRequest) -> HttpResponse:
             "today": day,
             **_attendance_context([r.academy for r in rows], day),
         },
-    )
-
-
-@login_required
-def my_appraisal(request: HttpRequest) -> HttpResponse:
-    """Show the user's own staff record. Objectives join it once appraisal exists."""
-    staff_id = scope_for(request.user).staff_id
-    staff = (
-        StaffMember.objects.select_related("academy", "line_manager").filter(pk=staff_id).first()
-        if staff_id
-        else None
-    )
-    return render(
-        request, "trust/my_appraisal.html", {"page_title": "My appraisal", "staff": staff}
     )

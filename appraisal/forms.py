@@ -1,0 +1,289 @@
+"""Forms of the appraisal pages. They check the shape of what was typed, and
+appraisal.services checks the rules. The views put the services' errors back
+on these forms' fields."""
+
+from itertools import groupby
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+
+from academies.models import Academy, TutorGroup, YearGroup
+from progress.models import Subject
+from staff.models import StaffMember
+
+from .models import Appraisal, Measure, MeasureScope, Objective, Outcome, Signature, Standard
+
+
+class StandardChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.code} {obj.title}"
+
+
+class ObjectiveForm(forms.Form):
+    # Required text, numbers and ranges are checked by services.objective_save,
+    # whose messages name the value typed, so the form only collects the strings.
+    title = forms.CharField(
+        required=False, label="Objective", widget=forms.TextInput(attrs={"maxlength": 300})
+    )
+    success_criteria = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Success criteria",
+        help_text="How you will both know the objective has been met.",
+    )
+    weighting = forms.CharField(
+        required=False,
+        label="Weighting (%)",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4}),
+        help_text="A whole number from 1 to 100. The weightings of all objectives must "
+        "total exactly 100% before the objectives can be signed.",
+    )
+    standards = StandardChoiceField(
+        queryset=Standard.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Standards this objective relates to",
+    )
+    support = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Support to be given",
+        help_text="Training, time or coaching the appraisee will have.",
+    )
+    measure = forms.ChoiceField(
+        choices=[("", "Not linked to a measure"), *Measure.choices],
+        required=False,
+        label="Live measure",
+        help_text="A linked objective shows its current value, computed from progress "
+        "or attendance data, beside the target.",
+    )
+    measure_scope = forms.ChoiceField(
+        choices=[("", "Choose whose figures"), *MeasureScope.choices],
+        required=False,
+        label="Whose figures",
+    )
+    measure_academy = forms.ModelChoiceField(
+        error_messages={"invalid_choice": "Academy %(value)s is not one of the choices listed."},
+        queryset=Academy.objects.none(),
+        required=False,
+        label="Academy",
+        help_text="For a subject in an academy, or a whole academy.",
+    )
+    measure_subject = forms.ModelChoiceField(
+        error_messages={"invalid_choice": "Subject %(value)s is not one of the choices listed."},
+        queryset=Subject.objects.none(),
+        required=False,
+        label="Subject",
+        help_text="For a subject in an academy.",
+    )
+    measure_year_group = forms.ModelChoiceField(
+        error_messages={"invalid_choice": "Year group %(value)s is not one of the choices listed."},
+        queryset=YearGroup.objects.none(),
+        required=False,
+        label="Year group",
+        help_text="For a year group.",
+    )
+    measure_tutor_group = forms.ModelChoiceField(
+        error_messages={
+            "invalid_choice": "Tutor group %(value)s is not one of the choices listed."
+        },
+        queryset=TutorGroup.objects.none(),
+        required=False,
+        label="Tutor group",
+        help_text="For a tutor group.",
+    )
+    target_value = forms.CharField(
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+        label="Target (%)",
+        help_text="A percentage from 0 to 100 with at most one decimal place, such as 85 or 4.5.",
+    )
+
+    def __init__(self, *args: Any, appraisal: Appraisal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        # Objectives are tagged against the appraisal's own set. An appraisal
+        # without one may use any active set.
+        if appraisal.standard_set_id:
+            offered = Q(standard_set_id=appraisal.standard_set_id)
+        else:
+            offered = Q(standard_set__is_active=True)
+        fields["standards"].queryset = (
+            Standard.objects.filter(offered)
+            .select_related("standard_set")
+            .order_by("standard_set__name", "position", "code")
+        )
+        trust_id = appraisal.cycle.academic_year.trust_id
+        academies = Academy.objects.filter(trust_id=trust_id).order_by("name")
+        fields["measure_academy"].queryset = academies
+        subjects = Subject.objects.filter(trust_id=trust_id).order_by("name")
+        fields["measure_subject"].queryset = subjects
+        fields["measure_year_group"].queryset = (
+            YearGroup.objects.filter(academy__in=academies)
+            .select_related("academy")
+            .order_by("academy__name", "nc_year")
+        )
+        fields["measure_year_group"].label_from_instance = lambda group: (
+            f"{group.name}, {group.academy.name}"
+        )
+        fields["measure_tutor_group"].queryset = (
+            TutorGroup.objects.filter(
+                academy__in=academies, academic_year_id=appraisal.cycle.academic_year_id
+            )
+            .select_related("academy")
+            .order_by("academy__name", "name")
+        )
+        fields["measure_tutor_group"].label_from_instance = lambda group: (
+            f"{group.name}, {group.academy.name}"
+        )
+
+    def standard_groups(self) -> list[tuple[str, list[Any]]]:
+        """Return the standards checkboxes grouped under their set's name."""
+        field = self["standards"]
+        by_pk = {str(choice.data["value"]): choice for choice in field.subwidgets}
+        standards: QuerySet[Standard] = self.fields["standards"].queryset  # type: ignore[attr-defined]
+        groups = []
+        for set_name, members in groupby(standards, key=lambda s: s.standard_set.name):
+            groups.append((set_name, [by_pk[str(s.pk)] for s in members if str(s.pk) in by_pk]))
+        return groups
+
+    @staticmethod
+    def initial_for(objective: Objective) -> dict[str, Any]:
+        return {
+            "title": objective.title,
+            "success_criteria": objective.success_criteria,
+            "weighting": objective.weighting,
+            "standards": [s.pk for s in objective.standards.all()],
+            "support": objective.support,
+            "measure": objective.measure,
+            "measure_scope": objective.measure_scope,
+            "measure_academy": objective.measure_academy_id,
+            "measure_subject": objective.measure_subject_id,
+            "measure_year_group": objective.measure_year_group_id,
+            "measure_tutor_group": objective.measure_tutor_group_id,
+            "target_value": "" if objective.target_value is None else objective.target_value,
+        }
+
+
+class SignForm(forms.Form):
+    agrees = forms.ChoiceField(
+        choices=[("yes", "I agree"), ("no", "I disagree")],
+        widget=forms.RadioSelect,
+        label="Do you agree?",
+        initial="yes",
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Comment",
+        help_text="Required when you disagree: say what you disagree with and why. It is "
+        "kept with your signature.",
+    )
+
+    def __init__(self, *args: Any, party: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The appraiser always signs in agreement. To disagree, they change the document.
+        if party == Signature.Party.APPRAISER:
+            del self.fields["agrees"]
+            self.fields["comment"].help_text = "Optional. It is kept with your signature."
+
+
+class AppraiseeReviewForm(forms.Form):
+    evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Evidence",
+        help_text="What you did and what shows progress towards the objective.",
+    )
+    self_review = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Your self-review"
+    )
+
+
+class AppraiserReviewForm(forms.Form):
+    appraiser_comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Appraiser's comment"
+    )
+    outcome = forms.ChoiceField(
+        choices=[("", "Not decided yet"), *Outcome.choices],
+        required=False,
+        label="Outcome",
+        help_text="Not applicable leaves the objective out of the summary.",
+    )
+
+    def __init__(self, *args: Any, with_outcome: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_outcome:
+            del self.fields["outcome"]
+
+
+class MidYearForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Mid-year comment",
+        help_text="Progress so far and anything to change for the rest of the year.",
+    )
+
+
+class FinalReviewForm(forms.Form):
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Summary of the year")
+    pay_recommendation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Pay recommendation",
+        help_text="Text the appraiser records under the trust's pay policy. This product "
+        "computes no pay recommendation.",
+    )
+    development_needs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Development needs",
+        help_text="One per line, up to 300 characters each. They feed the next cycle and "
+        "appear in the portfolio as suggested entries.",
+    )
+
+    def __init__(self, *args: Any, uses_pay_recommendation: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not uses_pay_recommendation:
+            del self.fields["pay_recommendation"]
+
+    def clean_development_needs(self) -> list[str]:
+        """Return the non-blank lines, which services.final_review_complete checks."""
+        lines = self.cleaned_data["development_needs"].splitlines()
+        return [line.strip() for line in lines if line.strip()]
+
+
+class AppraiserForm(forms.Form):
+    appraiser = forms.ModelChoiceField(
+        queryset=StaffMember.objects.none(),
+        label="Appraiser",
+        empty_label="Choose a member of staff",
+        error_messages={
+            "invalid_choice": "Staff member %(value)s is not one of the choices: choose a "
+            "current member of staff of the appraisee's academy other than the appraisee."
+        },
+    )
+
+    def __init__(self, *args: Any, appraisal: Appraisal, today: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        staff = StaffMember.objects.exclude(pk=appraisal.appraisee_id).filter(
+            Q(left_on__isnull=True) | Q(left_on__gte=today)
+        )
+        if appraisal.academy_id:
+            staff = staff.filter(academy_id=appraisal.academy_id)
+        else:
+            staff = staff.filter(academy__isnull=True)
+        field: Any = self.fields["appraiser"]
+        field.queryset = staff.order_by("last_name", "first_name")
+        field.label_from_instance = lambda member: f"{member.full_name} ({member.job_title})"
+
+
+class AnnotationForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note",
+        help_text="The record is signed off, so it cannot be changed; a note is added "
+        "beneath it with your name and the date.",
+    )
