@@ -71,7 +71,7 @@ SCOPES_OF: dict[str, tuple[str, ...]] = {
     Measure.PERSISTENT_ABSENCE: ATTENDANCE_SCOPES,
 }
 
-# The scope fields each scope needs; every other scope field must be empty.
+# The scope fields each scope needs. Every other scope field must be empty.
 SCOPE_FIELDS: dict[str, tuple[str, ...]] = {
     MeasureScope.OWN_CLASSES: (),
     MeasureScope.SUBJECT: ("measure_subject", "measure_academy"),
