@@ -14,7 +14,7 @@ from django.db import transaction
 
 from trust import clock
 
-from . import attendance, behaviour, progress, pupils, staff_absence, staffing, structure
+from . import appraisal, attendance, behaviour, progress, pupils, staff_absence, staffing, structure
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def build_demo_trust(options: SeedOptions) -> SeedResult:
         progress.load_progress(
             ctx, staff=staff, enrolments=rows.enrolments, weeks=options.attendance_weeks
         )
+        appraisal.load_appraisal(ctx, staff=staff)
     return SeedResult(
         academies=len(ctx.plans),
         pupils=len(rows.pupils),
