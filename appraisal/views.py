@@ -123,8 +123,9 @@ def _permissions(user: Any, appraisal: Appraisal) -> dict[str, Any]:
     check the same rules again when the form is sent."""
     status = appraisal.status
     draft = status == Appraisal.Status.DRAFT
-    manages = access.can_manage(user, appraisal)
     appraisee = access.is_appraisee(user, appraisal)
+    # Trust HR manages every appraisal but not their own.
+    manages = access.can_manage(user, appraisal) and not appraisee
     appraiser = access.is_appraiser(user, appraisal)
     signs = appraisee or appraiser
     return {
@@ -246,12 +247,15 @@ def appraisees(request: HttpRequest) -> HttpResponse:
 
     status = _status_parameter(request)
     academy_id = id_parameter(request, "academy")
-    mine = request.GET.get("mine", "") == "1"
+    mine = request.GET.get("mine", "") == "1" and scope.staff_id is not None
     visible = access.visible_appraisals(request.user).filter(cycle=cycle)
     if scope.staff_id:
         visible = visible.exclude(appraisee_id=scope.staff_id)
     # Leaders see more than their own appraisees, so they get the filters.
-    wider = visible.exclude(appraiser_id=scope.staff_id).exists()
+    if scope.staff_id:
+        wider = visible.exclude(appraiser_id=scope.staff_id).exists()
+    else:
+        wider = visible.exists()
     academies = list(Academy.objects.filter(pk__in=visible.values("academy_id")).order_by("name"))
     if academy_id is not None:
         if not any(a.pk == academy_id for a in academies):

@@ -155,7 +155,7 @@ def test_my_appraisal_shows_current_cycle(client, world):
     reading = appraisal.objectives.get(weighting=40)
     reading.support = "Release time on Fridays."
     reading.save()
-    reading.standards.set(Standard.objects.filter(code="3")[:1])
+    reading.standards.set(Standard.objects.filter(code="TS3"))
     response = get(client, world.users["teacher"], "my-appraisal")
     body = visible_text(response)
     assert response.status_code == 200
@@ -166,6 +166,7 @@ def test_my_appraisal_shows_current_cycle(client, world):
     assert "Lead the Year 9 reading programme" in body
     assert "Weighting 40%" in body
     assert "Release time on Fridays." in body
+    assert "Standards TS3 Demonstrate good subject and curriculum knowledge" in body
     assert "Outcome not yet reviewed" in body
     assert reverse("appraisal:objectives-sign", args=[appraisal.pk]) in text(response)
 
