@@ -580,11 +580,11 @@ class Tally:
 
     @property
     def hours(self) -> Decimal:
-        return sum(self.hours_by_kind.values(), Decimal("0"))
+        return sum(self.hours_by_kind.values(), Decimal("0")).quantize(Decimal("0.1"))
 
     @property
     def cost(self) -> Decimal:
-        return sum(self.cost_by_kind.values(), Decimal("0"))
+        return sum(self.cost_by_kind.values(), Decimal("0")).quantize(Decimal("0.01"))
 
     @property
     def hours_per_head(self) -> Decimal | None:

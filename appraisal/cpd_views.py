@@ -441,10 +441,13 @@ def summary_page(request: HttpRequest) -> HttpResponse:
             headers=SUMMARY_EXPORT_HEADERS,
             rows=summary_export_rows(summary),
         )
+    # With no entries the chart gets no labels, so it says there is no data
+    # instead of drawing bars of 0.
+    charted = summary.academies if summary.total.entries else []
     chart = bar_chart(
         title=f"CPD hours by academy, {start:%d/%m/%Y} to {end:%d/%m/%Y}",
-        labels=[tally.label for tally in summary.academies],
-        series={"Hours": [float(tally.hours) for tally in summary.academies]},
+        labels=[tally.label for tally in charted],
+        series={"Hours": [float(tally.hours) for tally in charted]},
         y_title="Hours",
         x_title="Academy",
     )
