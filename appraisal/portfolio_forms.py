@@ -89,7 +89,7 @@ class EntryForm(forms.Form):
         help_text=f"Hours of CPD, from 0 to {MAX_HOURS:,}, to one decimal place.",
     )
     cost = AmountField(
-        label="Cost (£)",
+        label="Cost in pounds",
         unit="pounds as a number such as 150 or 89.50",
         help_text=f"In pounds, from 0 to {MAX_COST:,}, including fees and travel.",
     )

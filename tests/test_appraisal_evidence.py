@@ -362,6 +362,19 @@ def test_download_refused_404(client, world, stored_png, persona):
     assert response.status_code == 404
 
 
+def test_download_non_ascii_name(client, world, entry):
+    stored = portfolio.evidence_add(
+        world.user("staff"), entry, upload("Zertifikat Müller.pdf", PDF_BYTES)
+    )
+    client.force_login(world.user("staff"))
+    response = client.get(reverse("appraisal:evidence-download", args=[stored.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''Zertifikat%20M%C3%BCller.pdf"
+    )
+    assert response["Content-Type"] == "application/pdf"
+
+
 def test_download_anonymous_redirects_to_login(client, stored_png):
     url = reverse("appraisal:evidence-download", args=[stored_png.pk])
     response = client.get(url)
