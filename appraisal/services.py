@@ -16,10 +16,9 @@ appraisal is never edited again, only annotated.
 """
 
 import datetime
-import importlib
 import itertools
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,14 +34,13 @@ from trust.models import AuditEvent
 
 from . import access
 from .deadlines import STAGES, cycle_window, deadline_table, default_deadlines
+from .measures import measure_errors
 from .models import (
     Annotation,
     Appraisal,
     AppraisalCycle,
     Deadline,
     DevelopmentNeed,
-    Measure,
-    MeasureScope,
     Objective,
     ObjectiveReview,
     Outcome,
@@ -587,27 +585,6 @@ def _weighting_value(weighting: Any, errors: _Errors) -> int | None:
     return value
 
 
-def _target_value(target: Any, errors: _Errors) -> tuple[Decimal | None, bool]:
-    """Return the target as a Decimal and whether it was valid."""
-    if target is None or (isinstance(target, str) and not target.strip()):
-        return None, True
-    if isinstance(target, bool):
-        errors.add("target_value", f"Target {target!r} is not a number; enter 0 to 100.")
-        return None, False
-    try:
-        value = Decimal(str(target).strip().rstrip("%"))
-    except InvalidOperation:
-        errors.add("target_value", f"Target '{target}' is not a number; enter 0 to 100.")
-        return None, False
-    if not value.is_finite() or value != value.quantize(Decimal("0.1")):
-        errors.add(
-            "target_value",
-            f"Target '{target}' has more than one decimal place; enter a figure such as 62.5.",
-        )
-        return None, False
-    return value, True
-
-
 def _standards(
     standards: Iterable[Any], standard_set: StandardSet | None, errors: _Errors
 ) -> list[Standard]:
@@ -634,53 +611,6 @@ def _standards(
         else:
             chosen.append(standard)
     return chosen
-
-
-def _basic_measure_errors(
-    *,
-    measure: str,
-    measure_scope: str,
-    measure_academy: Academy | None,
-    measure_subject: Subject | None,
-    measure_year_group: YearGroup | None,
-    measure_tutor_group: TutorGroup | None,
-    target_value: Decimal | None,
-) -> dict[str, list[str]]:
-    """Check the measure's choice fields where appraisal.measures is not available."""
-    errors = _Errors()
-    if measure and measure not in Measure.values:
-        errors.add("measure", f"Measure '{measure}' is not valid; use one of {Measure.values}.")
-    if measure_scope and measure_scope not in MeasureScope.values:
-        errors.add(
-            "measure_scope",
-            f"Scope '{measure_scope}' is not valid; use one of {MeasureScope.values}.",
-        )
-    if measure and not measure_scope:
-        errors.add("measure_scope", "The measure's scope is missing; choose what it covers.")
-    linked = [measure_scope, measure_academy, measure_subject, measure_year_group]
-    if not measure and (any(linked) or measure_tutor_group or target_value is not None):
-        errors.add("measure", "A scope or target was given without a measure; choose a measure.")
-    if target_value is not None and not Decimal(0) <= target_value <= Decimal(100):
-        errors.add("target_value", f"Target {target_value}% is out of range; enter 0 to 100.")
-    return errors.messages
-
-
-def _measure_errors(appraisee: StaffMember, **fields: Any) -> dict[str, list[str]]:
-    """Check an objective's measure fields with appraisal.measures.measure_errors.
-
-    Falls back to checking the choice fields alone while that module does
-    not exist yet; an import error raised inside the module still surfaces.
-    """
-    try:
-        module = importlib.import_module("appraisal.measures")
-    except ModuleNotFoundError as error:
-        if error.name != "appraisal.measures":
-            raise
-        return _basic_measure_errors(**fields)
-    check = getattr(module, "measure_errors", None)
-    if check is None:
-        return _basic_measure_errors(**fields)
-    return dict(check(appraisee, **fields))
 
 
 def _clear_objective_signatures(appraisal: Appraisal) -> None:
@@ -731,24 +661,27 @@ def objective_save(
     )
     weight = _weighting_value(weighting, errors)
     chosen_standards = _standards(standards, appraisal.standard_set, errors)
-    target, target_ok = _target_value(target_value, errors)
     measure = measure or ""
     measure_scope = measure_scope or ""
-    if target_ok:
-        errors.merge(
-            _measure_errors(
-                appraisal.appraisee,
-                measure=measure,
-                measure_scope=measure_scope,
-                measure_academy=measure_academy,
-                measure_subject=measure_subject,
-                measure_year_group=measure_year_group,
-                measure_tutor_group=measure_tutor_group,
-                target_value=target,
-            )
+    if isinstance(target_value, str):
+        target_value = target_value.strip() or None
+    errors.merge(
+        measure_errors(
+            appraisal.appraisee,
+            measure=measure,
+            measure_scope=measure_scope,
+            measure_academy=measure_academy,
+            measure_subject=measure_subject,
+            measure_year_group=measure_year_group,
+            measure_tutor_group=measure_tutor_group,
+            target_value=target_value,
         )
+    )
     errors.raise_if_any()
     assert weight is not None
+    # measure_errors has checked the target is a number from 0 to 100 with at
+    # most one decimal place.
+    target = Decimal(str(target_value)) if target_value is not None else None
 
     if objective is None:
         last = appraisal.objectives.aggregate(last=Max("position"))["last"] or 0
