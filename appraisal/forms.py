@@ -21,20 +21,25 @@ class StandardChoiceField(forms.ModelMultipleChoiceField):
 
 
 class ObjectiveForm(forms.Form):
-    # Required text, numbers and ranges are checked by services.objective_save,
-    # whose messages name the value typed, so the form only collects the strings.
+    # The form reports missing fields together. Numbers, ranges and lengths are
+    # checked by services.objective_save, whose messages name the value typed.
     title = forms.CharField(
-        required=False, label="Objective", widget=forms.TextInput(attrs={"maxlength": 300})
+        label="Objective",
+        widget=forms.TextInput(attrs={"maxlength": 300}),
+        error_messages={"required": "The objective's title is missing; enter some text."},
     )
     success_criteria = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
         label="Success criteria",
+        error_messages={
+            "required": "The success criteria are missing; say how you will both know "
+            "the objective is met."
+        },
         help_text="How you will both know the objective has been met.",
     )
     weighting = forms.CharField(
-        required=False,
         label="Weighting (%)",
+        error_messages={"required": "Weighting is missing; enter a whole number from 1 to 100."},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4}),
         help_text="A whole number from 1 to 100. The weightings of all objectives must "
         "total exactly 100% before the objectives can be signed.",
@@ -103,6 +108,7 @@ class ObjectiveForm(forms.Form):
     def __init__(self, *args: Any, appraisal: Appraisal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fields: Any = self.fields
+
         # Objectives are tagged against the appraisal's own set. An appraisal
         # without one may use any active set.
         if appraisal.standard_set_id:
@@ -114,11 +120,14 @@ class ObjectiveForm(forms.Form):
             .select_related("standard_set")
             .order_by("standard_set__name", "position", "code")
         )
+
+        # The measure's places are those of the cycle's trust; tutor groups are this year's.
         trust_id = appraisal.cycle.academic_year.trust_id
         academies = Academy.objects.filter(trust_id=trust_id).order_by("name")
         fields["measure_academy"].queryset = academies
         subjects = Subject.objects.filter(trust_id=trust_id).order_by("name")
         fields["measure_subject"].queryset = subjects
+
         fields["measure_year_group"].queryset = (
             YearGroup.objects.filter(academy__in=academies)
             .select_related("academy")
@@ -127,6 +136,7 @@ class ObjectiveForm(forms.Form):
         fields["measure_year_group"].label_from_instance = lambda group: (
             f"{group.name}, {group.academy.name}"
         )
+
         fields["measure_tutor_group"].queryset = (
             TutorGroup.objects.filter(
                 academy__in=academies, academic_year_id=appraisal.cycle.academic_year_id

@@ -853,3 +853,26 @@ def test_annotate_empty_text_is_400(client, world):
     response = post(client, world.users["teacher"], "appraisal:annotate", appraisal.pk, text="")
     assert response.status_code == 400
     assert not Annotation.objects.exists()
+
+
+def test_objective_add_reports_missing_together(client, world):
+    appraisal = appraisal_of(world, objectives=[])
+    response = post(
+        client,
+        world.users["academy_leader"],
+        "appraisal:objective-add",
+        appraisal.pk,
+        **objective_data(title="", success_criteria="", weighting=""),
+    )
+    body = visible_text(response)
+    assert response.status_code == 400
+    assert "Objective: The objective's title is missing; enter some text." in body
+    assert "Success criteria: The success criteria are missing" in body
+    assert "Weighting (%): Weighting is missing; enter a whole number from 1 to 100." in body
+
+
+def test_trust_hr_own_appraisal_offers_no_objective_actions(client, world):
+    appraisal = make_appraisal(world.cycle, world.staff["trust_hr"], world.staff["trust_leader"])
+    body = text(get(client, world.users["trust_hr"], "appraisal:detail", appraisal.pk))
+    assert reverse("appraisal:objective-add", args=[appraisal.pk]) not in body
+    assert reverse("appraisal:objectives-sign", args=[appraisal.pk]) in body
