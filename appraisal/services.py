@@ -171,10 +171,11 @@ def _signing_party(actor: Any, appraisal: Appraisal) -> str:
     raise PermissionDenied("Only the appraisee and the appraiser sign an appraisal.")
 
 
-def _required_text(value: Any, field: str, label: str, errors: _Errors) -> str:
+def _required_text(value: Any, field: str, missing: str, errors: _Errors) -> str:
+    """Return `value` stripped, adding the `missing` message when it is blank."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        errors.add(field, f"{label} is missing; enter some text.")
+        errors.add(field, missing)
     return text
 
 
@@ -337,7 +338,7 @@ def _may_open(actor: Any, academy_id: int | None) -> bool:
 
 
 def _headteacher_ids(staff_ids: Iterable[int], today: datetime.date) -> set[int]:
-    """Return which of `staff_ids` hold a headteacher role today."""
+    """Return which of `staff_ids` have a headteacher role assignment current today."""
     rows = RoleAssignment.objects.filter(
         staff_id__in=list(staff_ids), role=Role.HEADTEACHER
     ).filter(
@@ -362,7 +363,7 @@ def _default_appraiser(staff: StaffMember, today: datetime.date) -> StaffMember 
     """Return the line manager if they still work for the trust.
 
     A line manager who has left is skipped rather than rejected, so opening a
-    whole academy's appraisals does not stop at one stale record; a leader
+    whole academy's appraisals does not stop at one stale record. A leader
     then chooses the appraiser with appraiser_set.
     """
     manager = staff.line_manager
@@ -420,8 +421,8 @@ def appraisal_open(
     """Open `appraisee`'s appraisal in `cycle` as a draft.
 
     The appraiser defaults to the appraisee's line manager. The appraisal
-    follows the headteacher track when the appraisee holds a headteacher
-    role today, and uses the first active standard set offered for their
+    follows the headteacher track when the appraisee has a current
+    headteacher role assignment, and uses the first active standard set offered for their
     post type (the Teachers' Standards for teachers and leaders).
     """
     if not _may_open(actor, appraisee.academy_id):
@@ -649,7 +650,9 @@ def objective_save(
     errors = _Errors()
     if objective is not None and objective.appraisal_id != appraisal.pk:
         errors.add("objective", f"Objective {objective.pk} belongs to another appraisal.")
-    title = _required_text(title, "title", "The objective's title", errors)
+    title = _required_text(
+        title, "title", "The objective's title is missing; enter some text.", errors
+    )
     if len(title) > TITLE_MAX_LENGTH:
         errors.add(
             "title",
@@ -657,7 +660,10 @@ def objective_save(
             "or fewer.",
         )
     success_criteria = _required_text(
-        success_criteria, "success_criteria", "The success criteria", errors
+        success_criteria,
+        "success_criteria",
+        "The success criteria are missing; say how you will both know the objective is met.",
+        errors,
     )
     weight = _weighting_value(weighting, errors)
     chosen_standards = _standards(standards, appraisal.standard_set, errors)
@@ -913,7 +919,9 @@ def final_review_complete(
     _check_status(appraisal, [Status.MID_YEAR_REVIEWED], "Completing the final review")
 
     errors = _Errors()
-    summary = _required_text(summary, "summary", "The overall summary", errors)
+    summary = _required_text(
+        summary, "summary", "The overall summary is missing; enter some text.", errors
+    )
     pay_recommendation = (pay_recommendation or "").strip()
     if pay_recommendation and not appraisal.cycle.uses_pay_recommendation:
         errors.add(
@@ -1013,7 +1021,7 @@ def annotation_add(actor: Any, appraisal: Appraisal, *, text: str) -> Annotation
             }
         )
     errors = _Errors()
-    text = _required_text(text, "text", "The annotation", errors)
+    text = _required_text(text, "text", "The annotation is missing; enter some text.", errors)
     errors.raise_if_any()
 
     with audit.acting_as(actor):

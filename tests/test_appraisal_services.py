@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appraisal import selectors, services
 from appraisal.models import (
@@ -111,7 +113,7 @@ def save_objective(world: Personas, appraisal: Appraisal, **changes: Any) -> Obj
         ({"title": ""}, "title", "The objective's title is missing"),
         ({"title": "   "}, "title", "The objective's title is missing"),
         ({"title": "x" * 301}, "title", "The title is 301 characters long"),
-        ({"success_criteria": ""}, "success_criteria", "The success criteria is missing"),
+        ({"success_criteria": ""}, "success_criteria", "The success criteria are missing"),
         ({"measure": "made_up"}, "measure", "Measure 'made_up' is not one of"),
         ({"measure": "attendance"}, "measure_scope", "Scope is missing"),
         ({"measure_scope": "academy"}, "measure_scope", "Scope 'academy' needs a measure"),
@@ -1183,3 +1185,18 @@ def test_ended_headteacher_role_ignored(world, cycle):
     appraisal = services.appraisal_open(world.users["trust_hr"], cycle=cycle, appraisee=teacher)
 
     assert appraisal.track == Track.STAFF
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.sampled_from([*Outcome.values, ""]), max_size=12))
+def test_summary_label_never_a_bare_ratio(outcomes):
+    summary = selectors.summarise_outcomes(outcomes)
+
+    assert summary.counted == summary.met + summary.partly_met + summary.not_met
+    assert summary.counted == sum(o in ("met", "partly_met", "not_met") for o in outcomes)
+    assert summary.pending == outcomes.count("")
+    assert summary.reviewed == any(outcomes)
+    assert "%" not in summary.label
+    assert "of 0" not in summary.label
+    if summary.counted:
+        assert summary.label.startswith(f"{summary.met} of {summary.counted} met")

@@ -205,7 +205,7 @@ def test_each_status_allows_something(world):
     assert allowed == set(STATUS_ORDER)
 
 
-# Moving forward: dated and by whom -----------------------------------------------------
+# Each step records its date and who took it ------------------------------------------
 
 
 def test_objectives_need_both_signatures(world, cycle):
