@@ -592,6 +592,12 @@ class Tally:
             return None
         return (self.hours / self.staff_count).quantize(Decimal("0.1"))
 
+    @property
+    def cost_per_head(self) -> Decimal | None:
+        if not self.staff_count:
+            return None
+        return (self.cost / self.staff_count).quantize(Decimal("0.01"))
+
     def add(self, kind: str, entries: int, hours: Decimal, cost: Decimal) -> None:
         self.entries += entries
         self.hours_by_kind[kind] = self.hours_by_kind.get(kind, Decimal("0")) + hours

@@ -4,6 +4,7 @@ changing and cancelling events, booking, attendance and the CPD summary."""
 import datetime
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -406,21 +407,58 @@ def _summary_range(request: HttpRequest) -> tuple[int, datetime.date, datetime.d
     return year, start, end
 
 
-def _tally_rows(summary: CpdSummary, tallies: list[Tally]) -> list[dict[str, Any]]:
-    """Return table rows of `tallies` with hours and cost in the order of summary.kinds."""
+# Number formats of the summary tables, as Django's floatformat arguments:
+# whole numbers, hours to one decimal place and pounds to two, with commas.
+COUNT_FORMAT, HOURS_FORMAT, POUNDS_FORMAT = "0g", "1g", "2g"
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """One table of the summary page: a header row, body rows and a total row.
+    Each cell is a (value, floatformat argument) pair."""
+
+    caption: str
+    first_header: str
+    headers: list[str]
+    rows: list[tuple[str, list[tuple[Any, str]]]]
+    total: tuple[str, list[tuple[Any, str]]]
+
+
+def _hours_cells(summary: CpdSummary, tally: Tally) -> list[tuple[Any, str]]:
+    by_kind = [(tally.hours_by_kind.get(kind, 0), HOURS_FORMAT) for kind in summary.kinds]
     return [
-        {
-            "label": tally.label,
-            "staff": tally.staff_count,
-            "entries": tally.entries,
-            "hours_by_kind": [tally.hours_by_kind.get(kind) for kind in summary.kinds],
-            "hours": tally.hours,
-            "hours_per_head": tally.hours_per_head,
-            "cost_by_kind": [tally.cost_by_kind.get(kind) for kind in summary.kinds],
-            "cost": tally.cost,
-        }
-        for tally in tallies
+        (tally.staff_count, COUNT_FORMAT),
+        (tally.entries, COUNT_FORMAT),
+        *by_kind,
+        (tally.hours, HOURS_FORMAT),
+        (tally.hours_per_head, HOURS_FORMAT),
     ]
+
+
+def _cost_cells(summary: CpdSummary, tally: Tally) -> list[tuple[Any, str]]:
+    by_kind = [(tally.cost_by_kind.get(kind, 0), POUNDS_FORMAT) for kind in summary.kinds]
+    return [*by_kind, (tally.cost, POUNDS_FORMAT), (tally.cost_per_head, POUNDS_FORMAT)]
+
+
+def _summary_tables(summary: CpdSummary, tallies: list[Tally], first: str) -> list[SummaryTable]:
+    """Return the hours table and the cost table of one breakdown of the summary."""
+    labels = [summary.kind_label(kind) for kind in summary.kinds]
+    total_label = "Trust total" if len(summary.academies) > 1 else "Total"
+    hours = SummaryTable(
+        caption=f"CPD hours by {first.lower()} and kind",
+        first_header=first,
+        headers=["Staff", "Entries", *labels, "Total hours", "Hours per person"],
+        rows=[(tally.label, _hours_cells(summary, tally)) for tally in tallies],
+        total=(total_label, _hours_cells(summary, summary.total)),
+    )
+    cost = SummaryTable(
+        caption=f"CPD cost in pounds by {first.lower()} and kind",
+        first_header=first,
+        headers=[*labels, "Total cost (£)", "Cost per person (£)"],
+        rows=[(tally.label, _cost_cells(summary, tally)) for tally in tallies],
+        total=(total_label, _cost_cells(summary, summary.total)),
+    )
+    return [hours, cost]
 
 
 @login_required
@@ -463,10 +501,8 @@ def summary_page(request: HttpRequest) -> HttpResponse:
         {
             "page_title": "CPD summary",
             "summary": summary,
-            "kinds": [summary.kind_label(kind) for kind in summary.kinds],
-            "academy_rows": _tally_rows(summary, summary.academies),
-            "group_rows": _tally_rows(summary, summary.groups),
-            "total_row": _tally_rows(summary, [summary.total])[0],
+            "academy_tables": _summary_tables(summary, summary.academies, "Academy"),
+            "group_tables": _summary_tables(summary, summary.groups, "Staff group"),
             "chart": chart,
             "year": year,
             "years": years,

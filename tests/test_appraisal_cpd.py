@@ -544,6 +544,34 @@ def test_offer_page_query_count(client, world, django_assert_max_num_queries):
     assert response.content.decode().count("Book a place<span") == 30
 
 
+def test_event_page_query_count(client, world, django_assert_max_num_queries):
+    event = world.event(places=40)
+    for _ in range(25):
+        booking_make(_staff_user(world.elm), event)
+    client.force_login(world.user("trust_hr"))
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("appraisal:cpd-event", args=[event.pk]))
+    assert "15 of 40 places left" in response.content.decode()
+    assert response.content.decode().count("Elm Academy</td>") == 25
+
+
+def test_offer_page_closed_states(client, world):
+    started = world.event(title="Started course", starts_on=LAST_WEEK, ends_on=NEXT_WEEK)
+    full = world.event(title="Full course", places=1)
+    cancelled = world.event(title="Cancelled course", cancelled=True)
+    booking_make(world.user("elm_teacher"), full)
+    client.force_login(world.user("teacher"))
+    response = client.get(reverse("appraisal:cpd-offer"))
+    rows = {
+        event.pk: response.content.decode().split(f'id="event-{event.pk}"')[1].split("</tr>")[0]
+        for event in (started, full, cancelled)
+    }
+    assert "Booking closed" in rows[started.pk]
+    assert "Full (1 place)" in rows[full.pk]
+    assert "Cancelled" in rows[cancelled.pk]
+    assert "Book a place" not in "".join(rows.values())
+
+
 def test_book_and_cancel_through_pages(client, world):
     event = world.event(places=5)
     client.force_login(world.user("teacher"))

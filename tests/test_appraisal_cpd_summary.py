@@ -239,7 +239,8 @@ def test_summary_page_figures(client, world):
     assert "<svg" in body
     assert "Data behind the chart" in body
     assert "Teaching assistant" in body
-    assert "Peer visit to another academy hours" in body
+    assert "CPD cost in pounds by staff group and kind" in body
+    assert "Peer visit to another academy" in body
 
 
 def test_summary_page_shows_no_names(client, world):
