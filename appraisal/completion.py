@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from academies.models import Academy
-from staff.models import Role, StaffMember
+from staff.models import Role, RoleAssignment, StaffMember
 from trust.access import scope_for
 
 from .access import visible_appraisals
@@ -114,24 +114,21 @@ class GroupCompletion:
         return [*rows, ("All appraisals", self.all_tracks)]
 
 
-def staff_in_post(day: datetime.date) -> QuerySet[StaffMember]:
-    """Return the staff employed on `day`, who should each have an appraisal.
-
-    Trustees are volunteers on the board, not employees, so a staff record
-    holding the trustee role is left out.
-    """
-    # NOTE: appraisal.services.appraisals_open_all decides whom it opens
-    # appraisals for; this count assumes the same rule.
+def staff_to_appraise(cycle: AppraisalCycle, today: datetime.date) -> QuerySet[StaffMember]:
+    """Return the staff who should each have an appraisal in `cycle`: those
+    employed at any time in its academic year, except trustees, who govern
+    the trust and are not its employees."""
+    # NOTE: this repeats the rule of appraisal.services.appraisals_open_all,
+    # which does not expose its queryset. Change both together.
+    year = cycle.academic_year
+    trustees = RoleAssignment.objects.filter(role=Role.TRUSTEE).filter(
+        Q(starts_on__isnull=True) | Q(starts_on__lte=today),
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+    )
     return StaffMember.objects.filter(
-        Q(started_on__isnull=True) | Q(started_on__lte=day),
-        Q(left_on__isnull=True) | Q(left_on__gte=day),
-    ).exclude(roles__role=Role.TRUSTEE)
-
-
-def staff_reference_day(cycle: AppraisalCycle, today: datetime.date) -> datetime.date:
-    """Return the day on which staff in post are counted: today, or the last
-    day of the academic year for a past cycle."""
-    return min(today, cycle.academic_year.end_date)
+        Q(left_on__isnull=True) | Q(left_on__gte=year.start_date),
+        Q(started_on__isnull=True) | Q(started_on__lte=year.end_date),
+    ).exclude(pk__in=trustees.values("staff_id"))
 
 
 def _count_appraisals(
@@ -187,7 +184,7 @@ def completion_by_group(
     _count_appraisals(groups, rows, table, today)
 
     missing = (
-        staff_in_post(staff_reference_day(cycle, today))
+        staff_to_appraise(cycle, today)
         .filter(in_groups)
         .exclude(appraisals__cycle=cycle)
         .values("academy_id")

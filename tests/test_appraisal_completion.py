@@ -13,11 +13,12 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from appraisal import services
 from appraisal.completion import (
     completion_by_group,
     default_cycle,
     percentage,
-    staff_in_post,
+    staff_to_appraise,
     trust_total,
 )
 from appraisal.deadlines import default_deadlines
@@ -169,15 +170,29 @@ def test_staff_without_appraisal_counted(world):
     assert group.without_appraisal == 2
 
 
-def test_staff_in_post_leaves_out_leavers_and_trustees(world):
+def test_staff_to_appraise_rules(world):
     leaver = world.staff["academy_leader"]
-    leaver.left_on = datetime.date(2026, 11, 30)
+    leaver.left_on = datetime.date(2026, 8, 31)
     leaver.save()
-    in_post = set(staff_in_post(DAY).values_list("pk", flat=True))
-    assert leaver.pk not in in_post
-    assert world.staff["trustee"].pk not in in_post
-    assert world.staff["safeguarding_lead"].pk in in_post
+    # Left during the cycle's year: still appraised for it.
+    left_in_year = world.staff["safeguarding_lead"]
+    left_in_year.left_on = datetime.date(2026, 11, 30)
+    left_in_year.save()
+    starter = StaffFactory(academy=world.academies["oak"], started_on=datetime.date(2027, 9, 1))
+    chosen = set(staff_to_appraise(world.cycle, DAY).values_list("pk", flat=True))
+    assert leaver.pk not in chosen
+    assert starter.pk not in chosen
+    assert world.staff["trustee"].pk not in chosen
+    assert left_in_year.pk in chosen
     assert oak_group(world).without_appraisal == 1
+
+
+def test_missing_count_matches_open_all(world):
+    oak = world.academies["oak"]
+    assert oak_group(world).without_appraisal == 2
+    opened = services.appraisals_open_all(world.users["trust_hr"], world.cycle, academy=oak)
+    assert opened == 2
+    assert oak_group(world).without_appraisal == 0
 
 
 def test_trust_total_from_counts(world):
