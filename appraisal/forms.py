@@ -270,6 +270,8 @@ class AppraiserForm(forms.Form):
         queryset=StaffMember.objects.none(),
         label="Appraiser",
         empty_label="Choose a member of staff",
+        help_text="Current staff of the appraisee's academy. A signature the previous "
+        "appraiser gave on a document the appraisee has not yet signed is removed.",
         error_messages={
             "invalid_choice": "Staff member %(value)s is not one of the choices: choose a "
             "current member of staff of the appraisee's academy other than the appraisee."

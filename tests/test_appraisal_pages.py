@@ -876,3 +876,29 @@ def test_trust_hr_own_appraisal_offers_no_objective_actions(client, world):
     body = text(get(client, world.users["trust_hr"], "appraisal:detail", appraisal.pk))
     assert reverse("appraisal:objective-add", args=[appraisal.pk]) not in body
     assert reverse("appraisal:objectives-sign", args=[appraisal.pk]) in body
+
+
+@pytest.mark.parametrize(
+    ("persona", "name", "status", "by_objective"),
+    [
+        ("academy_leader", "appraisal:objective-add", Status.DRAFT, False),
+        ("teacher", "appraisal:objectives-sign", Status.DRAFT, False),
+        ("academy_leader", "appraisal:final-review", Status.MID_YEAR_REVIEWED, False),
+        ("headteacher", "appraisal:appraiser", Status.DRAFT, False),
+        ("teacher", "appraisal:review", Status.OBJECTIVES_AGREED, True),
+    ],
+)
+def test_form_descriptions_exist(client, world, persona, name, status, by_objective):
+    appraisal = appraisal_of(world, status=status)
+    args = [appraisal.objectives.first().pk, "mid_year"] if by_objective else [appraisal.pk]
+    response = get(client, world.users[persona], name, *args)
+    body = text(response)
+    assert response.status_code == 200
+    references = {
+        ref for value in re.findall(r'aria-describedby="([^"]+)"', body) for ref in value.split()
+    }
+    assert references
+    for ref in references:
+        assert f'id="{ref}"' in body, ref
+    for label_for in re.findall(r'<label for="([^"]+)"', body):
+        assert f'id="{label_for}"' in body, label_for
