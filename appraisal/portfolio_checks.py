@@ -166,21 +166,18 @@ def _check_amount(
     try:
         amount = Decimal(str(value).strip().replace(",", "").removeprefix("£"))
     except InvalidOperation:
-        errors.add(field, f"The {label} “{shown(value)}” is not a number; enter {unit}.")
-        return Decimal("0")
+        amount = Decimal("NaN")
     if not amount.is_finite():
-        errors.add(field, f"The {label} “{shown(value)}” is not a number; enter {unit}.")
+        errors.add(field, f"{label} “{shown(value)}” is not a number; enter {unit}.")
         return Decimal("0")
     if not Decimal("0") <= amount <= maximum:
         errors.add(
-            field,
-            f"The {label} {shown(value)} is outside the allowed range 0 to {maximum:,}.",
+            field, f"{label} must be from 0 to {maximum:,}; “{shown(value)}” is outside that range."
         )
     elif amount != amount.quantize(Decimal(1).scaleb(-places)):
         wording = "one decimal place" if places == 1 else f"{places} decimal places"
         errors.add(
-            field,
-            f"The {label} {shown(value)} has more than {wording}; round it to {wording}.",
+            field, f"{label} may have at most {wording}; round “{shown(value)}” to {wording}."
         )
     return amount
 
@@ -330,7 +327,7 @@ def check_entry(
         ),
         hours=_check_amount(
             "hours",
-            "hours",
+            "Hours",
             fields.get("hours"),
             errors,
             maximum=MAX_HOURS,
@@ -339,7 +336,7 @@ def check_entry(
         ),
         cost=_check_amount(
             "cost",
-            "cost",
+            "Cost",
             fields.get("cost"),
             errors,
             maximum=MAX_COST,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import openpyxl
 from PIL import Image
 
-from appraisal.models import Appraisal, AppraisalCycle, DevelopmentNeed
+from appraisal.models import Appraisal, AppraisalCycle, DevelopmentNeed, Standard, StandardSet
 from staff.models import StaffMember
 
 from .factories_appraisal import cycle_2026, make_appraisal
@@ -28,6 +28,7 @@ class PortfolioWorld:
     appraisal: Appraisal
     other_appraisal: Appraisal
     need: DevelopmentNeed
+    standards: list[Standard]
 
     @property
     def owner(self) -> StaffMember:
@@ -39,10 +40,11 @@ class PortfolioWorld:
 
 def build_portfolio_world() -> PortfolioWorld:
     """Build the personas, the owner's final-reviewed appraisal with one
-    development need, and the other teacher's appraisal. Call inside a
-    frozen clock."""
+    development need, the other teacher's appraisal and a set of three
+    standards. Call inside a frozen clock."""
     personas = build_personas()
     cycle = cycle_2026(personas)
+
     appraisal = make_appraisal(
         cycle,
         personas.staff["staff"],
@@ -61,8 +63,26 @@ def build_portfolio_world() -> PortfolioWorld:
         description="Adaptive teaching for pupils with SEND",
         suggested_kind="course",
     )
+
+    # A set of its own, so the tests do not rely on the standards a migration
+    # seeds, which a transactional test's flush removes from a reused database.
+    standard_set = StandardSet.objects.create(name="Portfolio test standards")
+    standards = [
+        Standard.objects.create(
+            standard_set=standard_set, code=f"P{number}", title=title, position=number
+        )
+        for number, title in enumerate(
+            ("Set high expectations", "Promote good progress", "Adapt teaching"), start=1
+        )
+    ]
+
     return PortfolioWorld(
-        personas=personas, cycle=cycle, appraisal=appraisal, other_appraisal=other, need=need
+        personas=personas,
+        cycle=cycle,
+        appraisal=appraisal,
+        other_appraisal=other,
+        need=need,
+        standards=standards,
     )
 
 

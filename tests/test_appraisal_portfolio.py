@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from appraisal import portfolio
-from appraisal.models import CpdKind, DevelopmentNeed, EvidenceFile, PortfolioEntry, Standard
+from appraisal.models import CpdKind, DevelopmentNeed, EvidenceFile, PortfolioEntry
 from trust.models import AuditEvent
 
 from .factories_portfolio import build_portfolio_world
@@ -50,7 +50,7 @@ def errors_of(world, **fields) -> dict[str, list[str]]:
 @pytest.mark.parametrize("kind", CpdKind.values)
 def test_entry_save_every_kind(world, kind):
     objective = world.appraisal.objectives.first()
-    standard = Standard.objects.first()
+    standard = world.standards[0]
     entry = save(
         world,
         kind=kind,
@@ -121,18 +121,30 @@ BAD_INPUT = [
         {"started_on": "12/10/2026", "ended_on": "11/10/2026"},
         "The end date 11/10/2026 is before the start date 12/10/2026",
     ),
-    ("hours", {"hours": "-1"}, "The hours -1 is outside the allowed range 0 to 1,000."),
-    ("hours", {"hours": "1000.5"}, "The hours 1000.5 is outside the allowed range 0 to 1,000."),
-    ("hours", {"hours": "2.25"}, "The hours 2.25 has more than one decimal place"),
-    ("hours", {"hours": "six"}, "The hours “six” is not a number"),
-    ("hours", {"hours": "NaN"}, "The hours “NaN” is not a number"),
+    ("hours", {"hours": "-1"}, "Hours must be from 0 to 1,000; “-1” is outside that range."),
+    (
+        "hours",
+        {"hours": "1000.5"},
+        "Hours must be from 0 to 1,000; “1000.5” is outside that range.",
+    ),
+    (
+        "hours",
+        {"hours": "2.25"},
+        "Hours may have at most one decimal place; round “2.25” to one decimal place.",
+    ),
+    (
+        "hours",
+        {"hours": "six"},
+        "Hours “six” is not a number; enter hours as a number such as 6 or 2.5.",
+    ),
+    ("hours", {"hours": "NaN"}, "Hours “NaN” is not a number"),
     (
         "cost",
         {"cost": "100000.01"},
-        "The cost 100000.01 is outside the allowed range 0 to 100,000.",
+        "Cost must be from 0 to 100,000; “100000.01” is outside that range.",
     ),
-    ("cost", {"cost": "-5"}, "The cost -5 is outside the allowed range"),
-    ("cost", {"cost": "1.005"}, "The cost 1.005 has more than 2 decimal places"),
+    ("cost", {"cost": "-5"}, "Cost must be from 0 to 100,000; “-5” is outside"),
+    ("cost", {"cost": "1.005"}, "Cost may have at most 2 decimal places; round “1.005”"),
     ("reflection", {"reflection": "r" * 10_001}, "The reflection has 10,001 characters"),
     ("objectives", {"objectives": ["abc"]}, "The objective “abc” is not the number of a record."),
 ]
@@ -180,6 +192,17 @@ def test_entry_save_other_persons_need_rejected(world):
 def test_entry_save_unknown_standard_rejected(world):
     messages = errors_of(world, standards=[999_999])
     assert "Standard 999999 is not a standard of an active standard set" in messages["standards"][0]
+
+
+def test_entry_save_retired_standard_rejected(world):
+    standard = world.standards[0]
+    standard.standard_set.is_active = False
+    standard.standard_set.save()
+    messages = errors_of(world, standards=[standard])
+    assert messages["standards"] == [
+        f"Standard {standard.pk} is not a standard of an active standard set; "
+        "choose one from the list."
+    ]
 
 
 @pytest.mark.parametrize("actor", ["teacher", "head_of_year", "headteacher", "trustee"])
@@ -424,8 +447,8 @@ def test_add_page_service_range_errors_400(client, world):
     )
     body = response.content.decode()
     assert response.status_code == 400
-    assert "The hours 1500 is outside the allowed range 0 to 1,000." in body
-    assert "The cost 12.345 has more than 2 decimal places" in body
+    assert "Hours must be from 0 to 1,000; “1500” is outside that range." in body
+    assert "Cost may have at most 2 decimal places; round “12.345” to 2 decimal places." in body
     assert "The end date 01/10/2026 is before the start date 12/10/2026" in body
     assert 'value="Adaptive teaching course"' in body
 
@@ -514,7 +537,7 @@ def test_dismiss_page_get_not_allowed(client, world):
 
 def add_entries(world, count: int) -> None:
     objectives = list(world.appraisal.objectives.all())
-    standards = list(Standard.objects.all()[:3])
+    standards = world.standards
     for number in range(count):
         entry = save(
             world,

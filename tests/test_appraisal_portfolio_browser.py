@@ -11,7 +11,12 @@ from appraisal.models import EvidenceFile, PortfolioEntry
 from .factories_portfolio import build_portfolio_world, image_bytes
 from .personas import TODAY
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback restores the rows migrations seed (the Teachers'
+# Standards), which the flush after a transactional test removes.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 # The password tests.factories.UserFactory gives every user.
 PASSWORD = "password"
