@@ -11,5 +11,10 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.event_cancel_page, name="cpd-event-cancel"),
     path("<int:pk>/book/", views.book_place, name="cpd-book"),
     path("<int:pk>/cancel-place/", views.cancel_place, name="cpd-place-cancel"),
+    path(
+        "<int:pk>/bookings/<int:booking_pk>/cancel/",
+        views.cancel_booking,
+        name="cpd-booking-cancel",
+    ),
     path("<int:pk>/attendance/", views.attendance_page, name="cpd-attendance"),
 ]

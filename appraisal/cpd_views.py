@@ -97,6 +97,7 @@ def offer_page(request: HttpRequest) -> HttpResponse:
     filters = _offer_filters(request)
     fmt = _export_format(request)
     events = offer_events(request.user, filters)
+
     if fmt:
         return export_response(  # type: ignore[return-value]
             filename=f"cpd-offer-{'past' if filters.past else 'upcoming'}-{clock.today():%Y%m%d}",
@@ -104,6 +105,7 @@ def offer_page(request: HttpRequest) -> HttpResponse:
             headers=OFFER_EXPORT_HEADERS,
             rows=offer_export_rows(events),
         )
+
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
@@ -112,6 +114,7 @@ def offer_page(request: HttpRequest) -> HttpResponse:
         }
         for event in page.object_list
     ]
+    # The filters without the page and format, for the download links.
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
@@ -303,6 +306,24 @@ def cancel_place(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("appraisal:cpd-event", args=[event.pk]))
 
 
+@login_required
+@require_POST
+def cancel_booking(request: HttpRequest, pk: int, booking_pk: int) -> HttpResponse:
+    """Cancel someone's place, for those who run the event."""
+    event = _run_event(request, pk)
+    booking = CpdBooking.objects.select_related("staff").filter(event=event, pk=booking_pk).first()
+    if booking is None:
+        raise Http404("No booking on this event matches the given query.")
+    try:
+        booking_cancel(request.user, booking)
+    except ValidationError as error:
+        context = _event_context(request, event)
+        context["error"] = _error_text(error)
+        return render(request, "appraisal/cpd_event.html", context, status=400)
+    messages.success(request, f"{booking.staff.full_name}'s place on “{event.title}” is cancelled.")
+    return redirect(reverse("appraisal:cpd-event", args=[event.pk]))
+
+
 # Attendance ----------------------------------------------------------------------------
 
 
@@ -366,7 +387,7 @@ def attendance_page(request: HttpRequest, pk: int) -> HttpResponse:
 
     changed = [b for b in bookings if b.pk in typed and typed[b.pk] != b.attendance]
     created = removed = 0
-    kept: list[str] = []
+    kept_notes: list[str] = []
     try:
         with transaction.atomic():
             for booking in changed:
@@ -374,7 +395,7 @@ def attendance_page(request: HttpRequest, pk: int) -> HttpResponse:
                 created += result.entry_created
                 removed += result.entry_removed
                 if result.entry_kept_reason:
-                    kept.append(f"{booking.staff.full_name}: {result.entry_kept_reason}")
+                    kept_notes.append(f"{booking.staff.full_name}: {result.entry_kept_reason}")
     except ValidationError as error:
         context["problems"] = [_error_text(error)]
         return render(request, "appraisal/cpd_attendance.html", context, status=400)
@@ -385,7 +406,7 @@ def attendance_page(request: HttpRequest, pk: int) -> HttpResponse:
     if removed:
         summary += f" {removed} portfolio entr{'y' if removed == 1 else 'ies'} removed."
     messages.success(request, summary)
-    for note in kept:
+    for note in kept_notes:
         messages.warning(request, note)
     return redirect(reverse("appraisal:cpd-attendance", args=[event.pk]))
 
@@ -472,6 +493,7 @@ def summary_page(request: HttpRequest) -> HttpResponse:
     year, start, end = _summary_range(request)
     fmt = _export_format(request)
     summary = cpd_summary(academies, start, end)
+
     if fmt:
         return export_response(  # type: ignore[return-value]
             filename=f"cpd-summary-{start:%Y%m%d}-{end:%Y%m%d}",
@@ -479,8 +501,9 @@ def summary_page(request: HttpRequest) -> HttpResponse:
             headers=SUMMARY_EXPORT_HEADERS,
             rows=summary_export_rows(summary),
         )
-    # With no entries the chart gets no labels, so it says there is no data
-    # instead of drawing bars of 0.
+
+    # With no entries the chart gets no labels, so it shows "No data yet"
+    # instead of bars of 0.
     charted = summary.academies if summary.total.entries else []
     chart = bar_chart(
         title=f"CPD hours by academy, {start:%d/%m/%Y} to {end:%d/%m/%Y}",

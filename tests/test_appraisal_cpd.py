@@ -585,6 +585,27 @@ def test_book_and_cancel_through_pages(client, world):
     assert CpdBooking.objects.get(event=event).status == CpdBooking.Status.CANCELLED
 
 
+def test_organiser_cancels_a_place(client, world):
+    event = world.event(places=1)
+    booking = booking_make(world.user("elm_teacher"), event)
+    url = reverse("appraisal:cpd-booking-cancel", args=[event.pk, booking.pk])
+
+    client.force_login(world.user("teacher"))
+    assert client.post(url).status_code == 403
+    client.force_login(world.user("academy_leader"))
+    response = client.post(url, follow=True)
+
+    assert "ElmTeacher Persona&#x27;s place on “Teaching fractions” is cancelled." in (
+        response.content.decode()
+    )
+    booking.refresh_from_db()
+    assert booking.status == CpdBooking.Status.CANCELLED
+    assert client.post(url).status_code == 400
+    other = world.event(title="Other")
+    wrong_event = reverse("appraisal:cpd-booking-cancel", args=[other.pk, booking.pk])
+    assert client.post(wrong_event).status_code == 404
+
+
 def test_booking_full_event_page_400(client, world):
     event = world.event(places=1)
     booking_make(world.user("elm_teacher"), event)
