@@ -19,7 +19,12 @@ from academies.models import Academy
 from staff.models import Role, RoleAssignment, StaffMember
 from trust.access import scope_for
 
-from .access import visible_appraisals
+from .access import (
+    can_run_cycles,
+    can_set_academy_deadlines,
+    completion_academies,
+    visible_appraisals,
+)
 from .deadlines import STAGES, DeadlineTable, deadline_table, overdue_stages, stage_done
 from .models import Appraisal, AppraisalCycle, Stage, Track
 
@@ -225,6 +230,26 @@ def default_cycle(cycles: list[AppraisalCycle], today: datetime.date) -> Apprais
     if started:
         return started[0]
     return cycles[0] if cycles else None
+
+
+# Who runs cycles ------------------------------------------------------------------------
+
+
+def deadline_academies(user: Any) -> list[Academy]:
+    """Return the academies whose deadlines `user` may move and whose staff
+    they may open appraisals for: every academy for trust HR and trust
+    leaders, their own for a headteacher."""
+    return [
+        academy
+        for academy in completion_academies(user).order_by("name")
+        if can_set_academy_deadlines(user, academy.pk)
+    ]
+
+
+def sees_cycle_list(user: Any) -> bool:
+    """Return whether `user` may open the list of cycles: those who run cycles
+    and headteachers, who move their academy's deadlines."""
+    return can_run_cycles(user) or bool(deadline_academies(user))
 
 
 # Names of overdue appraisals ------------------------------------------------------------

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from academies.models import Academy
@@ -30,6 +29,7 @@ from .completion import (
     cycles_newest_first,
     default_cycle,
     overdue_appraisals,
+    sees_cycle_list,
     sees_overdue_names,
     trust_total,
 )
@@ -67,15 +67,6 @@ def _chosen_format(request: HttpRequest) -> str:
     return fmt
 
 
-def _detail_url(pk: int) -> str:
-    # NOTE: the appraisal detail page is added with the appraisal pages; until
-    # its URL exists the overdue list shows names without links.
-    try:
-        return reverse("appraisal:detail", args=[pk])
-    except NoReverseMatch:
-        return ""
-
-
 def _download_queries(request: HttpRequest) -> dict[str, str]:
     filters = {key: request.GET.get(key, "").strip() for key in ("cycle", "academy", "track")}
     filters = {key: value for key, value in filters.items() if value}
@@ -91,6 +82,7 @@ def _base_context(
         "cycles": cycles,
         "stages": [Stage(stage).label for stage in STAGES],
         "download_queries": _download_queries(request),
+        "sees_cycle_list": sees_cycle_list(request.user),
     }
 
 
@@ -158,7 +150,7 @@ def _academy_view(
     context.update(
         {
             "group": group,
-            "overdue": [(item, _detail_url(item.appraisal.pk)) for item in overdue],
+            "overdue": overdue,
         }
     )
     return render(request, "appraisal/completion_academy.html", context)

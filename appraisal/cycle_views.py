@@ -16,23 +16,13 @@ from django.views.decorators.http import require_http_methods
 from academies.models import AcademicYear, Academy
 
 from . import services
-from .access import can_run_cycles, can_set_academy_deadlines, completion_academies
+from .access import can_run_cycles, can_set_academy_deadlines
+from .completion import deadline_academies
 from .cycle_forms import CycleCreateForm, DeadlinesForm, DescribedForm, OpenAllForm
 from .deadlines import STAGES, cycle_window, deadline_table, default_deadlines
 from .models import Appraisal, AppraisalCycle, Deadline, Stage, Track
 
 DeadlineKey = tuple[str, str]
-
-
-def deadline_academies(user: Any) -> list[Academy]:
-    """Return the academies whose deadlines `user` may move and whose staff
-    they may open appraisals for: every academy for trust HR and trust
-    leaders, their own for a headteacher."""
-    return [
-        academy
-        for academy in completion_academies(user).order_by("name")
-        if can_set_academy_deadlines(user, academy.pk)
-    ]
 
 
 def _require_cycle_runner(request: HttpRequest) -> None:

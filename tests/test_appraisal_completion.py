@@ -269,8 +269,18 @@ def test_headteacher_sees_overdue_names(client, world):
     assert "Overdue appraisals" in body
     assert "Teacher Persona" in body
     assert "Objectives agreed (due 31/10/2026)" in body
+    detail = reverse("appraisal:detail", args=[world.appraisals["teacher"].pk])
+    assert f'<a href="{detail}">Teacher Persona</a>' in body
     # The tutor agreed objectives, so is not overdue.
     assert "Tutor Persona" not in body
+
+
+def test_cycle_link_for_cycle_runners(client, world):
+    cycles = reverse("appraisal:cycles")
+    assert cycles in text(page(client, world.users["headteacher"]))
+    assert cycles in text(page(client, world.users["trust_hr"]))
+    assert cycles not in text(page(client, world.users["academy_leader"]))
+    assert cycles not in text(page(client, world.users["trustee"]))
 
 
 def test_academy_leader_sees_no_names(client, world):
