@@ -258,6 +258,9 @@ def _evidence_page(
 @require_http_methods(["GET", "POST"])
 def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     """List an entry's evidence files and upload another."""
+    # NOTE: Django writes the whole request body to a temporary file before
+    # the service checks the size, so only a limit in the front-end web
+    # server (such as nginx's client_max_body_size) bounds what is read.
     entry = _editable_entry(request, pk)
     if request.method == "GET":
         return _evidence_page(request, entry, EvidenceForm())
