@@ -112,3 +112,14 @@ def test_request_user_becomes_actor(rf):
 
     event = AuditEvent.objects.get(model="pupils.Pupil", action="create")
     assert event.actor == staff.user
+
+
+def test_snapshot_records_a_file_field_by_its_stored_name():
+    from appraisal.models import EvidenceFile
+
+    evidence = EvidenceFile(original_name="Course certificate.pdf")
+    evidence.file.name = "evidence/7/abc123.pdf"
+
+    data = audit.snapshot(evidence)
+
+    assert data["file"] == "evidence/7/abc123.pdf"

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
@@ -63,6 +64,9 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value)
+    if isinstance(value, FieldFile):
+        # The stored name, not the file: the trail records which file it was.
+        return value.name or ""
     return value
 
 
