@@ -194,16 +194,19 @@ def my_appraisal(request: HttpRequest) -> HttpResponse:
         if cycle
         else None
     )
+    previous = Appraisal.objects.filter(appraisee=staff)
+    if cycle is not None:
+        previous = previous.filter(
+            cycle__academic_year__start_year__lt=cycle.academic_year.start_year
+        )
     context.update(
         {
             "cycle": cycle,
-            "previous": [
-                a
-                for a in Appraisal.objects.filter(appraisee=staff)
-                .exclude(cycle=cycle)
-                .select_related("cycle__academic_year", "appraiser")
-                .order_by("-cycle__academic_year__start_year")
-            ],
+            "previous": list(
+                previous.select_related("cycle__academic_year", "appraiser").order_by(
+                    "-cycle__academic_year__start_year"
+                )
+            ),
             "portfolio": _portfolio_panel(request.user, staff),
         }
     )

@@ -196,9 +196,16 @@ def test_my_appraisal_lists_earlier_cycles(client, world):
     old = make_appraisal(
         old_cycle, world.staff["teacher"], world.staff["academy_leader"], status=Status.SIGNED_OFF
     )
+    next_year = AcademicYearFactory(trust=world.academies["oak"].trust, start_year=2027)
+    future = make_appraisal(
+        AppraisalCycle.objects.create(academic_year=next_year),
+        world.staff["teacher"],
+        world.staff["academy_leader"],
+    )
     appraisal_of(world)
     body = text(get(client, world.users["teacher"], "my-appraisal"))
     assert f'href="{reverse("appraisal:detail", args=[old.pk])}">2025/26</a>: Signed off' in body
+    assert reverse("appraisal:detail", args=[future.pk]) not in body
 
 
 def test_my_appraisal_portfolio_panel(client, world):
