@@ -10,8 +10,8 @@ line managers; the chief executive is appraised by the chair of trustees.
 Statuses follow the deadlines: once a stage's date has passed, most
 appraisals have done it and a few are overdue. Linked objectives carry a
 target drawn near a plausible value of their measure, not computed from
-the seeded data. Rows are written with bulk_create, so there are no audit
-records, like the rest of the demo.
+the seeded data. Rows are written with bulk_create or straight into their
+tables, so there are no audit records, like the rest of the demo.
 """
 
 import datetime
@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.db import connection
 
 from academies.models import AcademicYear, Academy, TutorGroup, YearGroup
 from appraisal.deadlines import DeadlineTable, default_deadlines
@@ -42,10 +44,12 @@ from appraisal.models import (
 from appraisal.standards import teachers_standards_ensure
 from progress.models import TeachingGroup
 from staff.models import PostType, Role, StaffMember
+from trust import clock
 from trust.models import AuditEvent
 
 from . import appraisal_portfolio
 from . import appraisal_text as text
+from .attendance import _insert
 from .staffing import PlannedStaff, StaffPlan
 from .structure import BATCH_SIZE, DemoContext
 
@@ -59,7 +63,7 @@ WEIGHTINGS: dict[int, tuple[tuple[int, ...], ...]] = {
     3: ((40, 30, 30), (34, 33, 33), (50, 25, 25)),
     4: ((25, 25, 25, 25), (30, 30, 20, 20), (40, 20, 20, 20)),
 }
-# Last year's final outcomes, apart from the one or two marked not applicable.
+# Weights of last year's final outcomes, apart from the one or two marked not applicable.
 OUTCOME_WEIGHTS = {Outcome.MET: 68, Outcome.PARTLY_MET: 24, Outcome.NOT_MET: 8}
 NOT_APPLICABLE_COUNT = 2
 # Share of staff appraisals agreed by the objectives deadline. The rest are overdue.
@@ -104,11 +108,35 @@ class _Link:
     tutor_group: TutorGroup | None = None
 
 
+@dataclass(slots=True)
+class _Review:
+    """An ObjectiveReview row before saving, kept as plain data because the
+    rows are inserted without model instances."""
+
+    kind: str
+    evidence: str
+    self_review: str
+    appraiser_comment: str
+    outcome: str = ""
+
+
+@dataclass(slots=True)
+class _Signature:
+    """A Signature row before saving."""
+
+    document: str
+    party: str
+    staff: StaffMember
+    signed_at: datetime.datetime
+    agrees: bool = True
+    comment: str = ""
+
+
 @dataclass
 class _PlannedObjective:
     objective: Objective
     standards: list[Standard]
-    reviews: list[ObjectiveReview] = field(default_factory=list)
+    reviews: list[_Review] = field(default_factory=list)
 
 
 @dataclass
@@ -116,7 +144,7 @@ class _PlannedAppraisal:
     person: PlannedStaff
     appraisal: Appraisal
     objectives: list[_PlannedObjective] = field(default_factory=list)
-    signatures: list[Signature] = field(default_factory=list)
+    signatures: list[_Signature] = field(default_factory=list)
     needs: list[DevelopmentNeed] = field(default_factory=list)
 
 
@@ -547,15 +575,13 @@ class _Planner:
 
     def _sign(
         self, planned: _PlannedAppraisal, document: str, party: str, moment: datetime.datetime
-    ) -> Signature:
+    ) -> None:
         appraisal = planned.appraisal
         signer = appraisal.appraisee if party == Signature.Party.APPRAISEE else appraisal.appraiser
         assert signer is not None
-        signature = Signature(
-            appraisal=appraisal, document=document, party=party, staff=signer, signed_at=moment
+        planned.signatures.append(
+            _Signature(document=document, party=party, staff=signer, signed_at=moment)
         )
-        planned.signatures.append(signature)
-        return signature
 
     def _objective_signatures(
         self,
@@ -585,8 +611,7 @@ class _Planner:
     def _review(self, objective: _PlannedObjective, kind: str, outcome: str = "") -> None:
         rng = self.rng
         objective.reviews.append(
-            ObjectiveReview(
-                objective=objective.objective,
+            _Review(
                 kind=kind,
                 evidence=rng.choice(text.EVIDENCE),
                 self_review=rng.choice(text.SELF_REVIEWS),
@@ -707,20 +732,59 @@ def _record_disagreement(rng: random.Random, last: list[_PlannedAppraisal]) -> N
             signature.comment = text.DISAGREEMENT
 
 
+REVIEW_FIELDS = (
+    "objective",
+    "kind",
+    "evidence",
+    "self_review",
+    "appraiser_comment",
+    "outcome",
+    "updated_at",
+)
+SIGNATURE_FIELDS = ("appraisal", "document", "party", "staff", "signed_at", "agrees", "comment")
+
+
 def _save_appraisals(planned: list[_PlannedAppraisal]) -> None:
+    """Write appraisals, objectives and development needs with bulk_create
+    (later rows need their ids), and the rest straight into their tables."""
     Appraisal.objects.bulk_create([p.appraisal for p in planned], batch_size=BATCH_SIZE)
     objectives = [o for p in planned for o in p.objectives]
     Objective.objects.bulk_create([o.objective for o in objectives], batch_size=BATCH_SIZE)
-    through = Objective.standards.through
-    links = [
-        through(objective_id=o.objective.pk, standard_id=standard.pk)
-        for o in objectives
-        for standard in o.standards
-    ]
-    through.objects.bulk_create(links, batch_size=BATCH_SIZE)
-    reviews = [review for o in objectives for review in o.reviews]
-    ObjectiveReview.objects.bulk_create(reviews, batch_size=BATCH_SIZE)
-    signatures = [signature for p in planned for signature in p.signatures]
-    Signature.objects.bulk_create(signatures, batch_size=BATCH_SIZE)
     needs = [need for p in planned for need in p.needs]
     DevelopmentNeed.objects.bulk_create(needs, batch_size=BATCH_SIZE)
+
+    adapt = connection.ops.adapt_datetimefield_value
+    _insert(
+        Objective.standards.through,
+        ("objective", "standard"),
+        ((o.objective.pk, standard.pk) for o in objectives for standard in o.standards),
+    )
+    saved_at = adapt(clock.now())
+    reviews = (
+        (
+            o.objective.pk,
+            r.kind,
+            r.evidence,
+            r.self_review,
+            r.appraiser_comment,
+            r.outcome,
+            saved_at,
+        )
+        for o in objectives
+        for r in o.reviews
+    )
+    _insert(ObjectiveReview, REVIEW_FIELDS, reviews)
+    signatures = (
+        (
+            p.appraisal.pk,
+            s.document,
+            s.party,
+            s.staff.pk,
+            adapt(s.signed_at),
+            s.agrees,
+            s.comment,
+        )
+        for p in planned
+        for s in p.signatures
+    )
+    _insert(Signature, SIGNATURE_FIELDS, signatures)

@@ -27,6 +27,7 @@ from progress.models import Subject
 from staff.models import PostType, Role, StaffMember
 
 from . import appraisal_text as text
+from .attendance import _insert
 from .staffing import PlannedStaff
 from .structure import BATCH_SIZE, DemoContext
 
@@ -98,7 +99,8 @@ def load_portfolio(
 
 
 def _event_day(ctx: DemoContext, when: tuple[int, int, int]) -> datetime.date:
-    """Return the weekday nearest on or before (academic year offset, month, day)."""
+    """Return the date of (academic year offset, month, day), moved back to the
+    Friday when it falls at a weekend."""
     offset, month, day = when
     start = ctx.current_start_year + offset
     found = datetime.date(start if month >= 9 else start + 1, month, day)
@@ -299,21 +301,13 @@ def _peer_visit(
 
 def _save_entries(entries: list[_Entry]) -> None:
     PortfolioEntry.objects.bulk_create([e.entry for e in entries], batch_size=BATCH_SIZE)
-    objective_through = PortfolioEntry.objectives.through
-    objective_through.objects.bulk_create(
-        [
-            objective_through(portfolioentry_id=e.entry.pk, objective_id=objective.pk)
-            for e in entries
-            for objective in e.objectives
-        ],
-        batch_size=BATCH_SIZE,
+    _insert(
+        PortfolioEntry.objectives.through,
+        ("portfolioentry", "objective"),
+        ((e.entry.pk, objective.pk) for e in entries for objective in e.objectives),
     )
-    standard_through = PortfolioEntry.standards.through
-    standard_through.objects.bulk_create(
-        [
-            standard_through(portfolioentry_id=e.entry.pk, standard_id=standard.pk)
-            for e in entries
-            for standard in e.standards
-        ],
-        batch_size=BATCH_SIZE,
+    _insert(
+        PortfolioEntry.standards.through,
+        ("portfolioentry", "standard"),
+        ((e.entry.pk, standard.pk) for e in entries for standard in e.standards),
     )
