@@ -22,15 +22,13 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
-from django.db.models.fields.files import FieldFile
 
 from staff.models import StaffMember
 from trust import audit, clock
 from trust.access import scope_for
 from trust.charts import Chart, bar_chart
-from trust.models import AuditEvent
 
 from . import evidence as evidence_types
 from .access import can_edit_portfolio, visible_portfolio_staff
@@ -119,47 +117,16 @@ def _delete_stored_files(names: list[str]) -> None:
     transaction.on_commit(delete)
 
 
-# TODO: save and delete EvidenceFile rows through the ORM once trust.audit
-# serialises file fields. Its snapshot hands the field's FieldFile to the JSON
-# encoder, which raises TypeError, so these rows skip the audit signals and
-# the two functions below write their audit records instead.
-def _evidence_audit(actor: Any, evidence: EvidenceFile, action: str) -> None:
-    values: dict[str, Any] = {}
-    for field in EvidenceFile._meta.concrete_fields:
-        value = getattr(evidence, field.attname)
-        if isinstance(value, FieldFile):
-            value = value.name
-        elif isinstance(value, datetime.datetime):
-            value = value.isoformat()
-        values[field.attname] = value
-    if action == AuditEvent.Action.CREATE:
-        changes = {name: [None, value] for name, value in values.items()}
-    else:
-        changes = {name: [value, None] for name, value in values.items()}
-    AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action,
-        model=EvidenceFile._meta.label,
-        object_id=str(evidence.pk),
-        object_repr=str(evidence)[:200],
-        changes=changes,
-    )
-
-
 def _insert_evidence(actor: Any, evidence: EvidenceFile) -> None:
-    EvidenceFile.objects.bulk_create([evidence])
-    _evidence_audit(actor, evidence, AuditEvent.Action.CREATE)
+    with audit.acting_as(actor):
+        evidence.save()
 
 
 def _remove_evidence(actor: Any, rows: list[EvidenceFile]) -> None:
-    """Delete evidence rows without the ORM's delete signals and audit each one."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(EvidenceFile._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [[row.pk for row in rows]])
-    for row in rows:
-        _evidence_audit(actor, row, AuditEvent.Action.DELETE)
+    """Delete evidence rows one by one, so each deletion is audited."""
+    with audit.acting_as(actor):
+        for row in rows:
+            row.delete()
 
 
 @transaction.atomic
