@@ -313,7 +313,8 @@ def event_save(actor: Any, *, event: CpdEvent | None = None, **fields: Any) -> C
 
     Only the fields in EVENT_FIELDS are accepted. An edit keeps the values
     it is not given. Places cannot go below the places already booked, and a
-    cancelled event cannot be changed.
+    cancelled event cannot be changed. Portfolio entries already created
+    from attendance keep the title, dates, hours and cost they were created with.
     """
     if event is not None:
         event = CpdEvent.objects.select_for_update().get(pk=event.pk)

@@ -5,20 +5,65 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from academies.models import Academy
 from progress.forms import DATE_FORMATS, DayField
 from progress.models import Subject
 
-from .cpd import MAX_PLACES
+from .cpd import MAX_COST_PER_PLACE, MAX_EVENT_HOURS, MAX_PLACES
 from .models import CpdBooking, CpdKind
+
+
+class NamedDecimalField(forms.DecimalField):
+    """A decimal field whose "not a number" error repeats what was typed."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if getattr(error, "code", "") != "invalid":
+                raise
+            raise ValidationError(
+                f"“{str(value)[:40]}” is not a number. {self.help_text}", code="invalid"
+            ) from error
+
+
+class NamedIntegerField(forms.IntegerField):
+    """A whole-number field whose "not a whole number" error repeats what was typed."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if getattr(error, "code", "") != "invalid":
+                raise
+            raise ValidationError(
+                f"“{str(value)[:40]}” is not a whole number. {self.help_text}", code="invalid"
+            ) from error
+
+
+def _range_messages(unit: str) -> dict[str, str]:
+    """Return error messages for a missing, infinite or out-of-range number that
+    name the value typed."""
+    return {
+        "required": f"{unit} is missing. Enter a number.",
+        # Django raises this from validate() with the value for NaN and infinity.
+        "invalid": f"{unit} “%(value)s” is not a finite number. Enter a number.",
+        "min_value": f"{unit} %(value)s is too small; the minimum is %(limit_value)s.",
+        "max_value": f"{unit} %(value)s is too large; the maximum is %(limit_value)s.",
+        "max_digits": f"{unit} %(value)s has too many digits.",
+        "max_decimal_places": f"{unit} %(value)s has too many decimal places.",
+        "max_whole_digits": f"{unit} %(value)s has too many digits before the decimal point.",
+    }
 
 
 class EventForm(forms.Form):
     title = forms.CharField(
         max_length=200,
         help_text="For example “Teaching reading in Key Stage 3”. At most 200 characters.",
+        error_messages={"required": "The title is missing. Enter it."},
     )
     kind = forms.ChoiceField(choices=CpdKind.choices)
     subject = forms.ModelChoiceField(
@@ -40,30 +85,44 @@ class EventForm(forms.Form):
         help_text="Who runs it, for example a maths hub or a named leader.",
     )
     venue = forms.CharField(max_length=200, required=False, help_text="Where it takes place.")
-    starts_on = DayField(label="Start date", input_formats=DATE_FORMATS, help_text="dd/mm/yyyy.")
+    starts_on = DayField(
+        label="Start date",
+        input_formats=DATE_FORMATS,
+        help_text="dd/mm/yyyy.",
+        error_messages={"required": "The start date is missing. Enter it as dd/mm/yyyy."},
+    )
     ends_on = DayField(
         label="End date",
         input_formats=DATE_FORMATS,
         help_text="dd/mm/yyyy, on or after the start date. The same day for a one-day event.",
+        error_messages={"required": "The end date is missing. Enter it as dd/mm/yyyy."},
     )
-    hours = forms.DecimalField(
+    hours = NamedDecimalField(
         min_value=Decimal("0.1"),
-        max_digits=5,
+        max_value=MAX_EVENT_HOURS,
+        max_digits=4,
         decimal_places=1,
-        help_text="Hours of CPD each attendee gains, to one decimal place, such as 2.5.",
+        help_text=(
+            "Hours of CPD each attendee gains, to one decimal place, such as 2.5, "
+            f"up to {MAX_EVENT_HOURS}."
+        ),
+        error_messages=_range_messages("Hours"),
     )
-    cost_per_place = forms.DecimalField(
+    cost_per_place = NamedDecimalField(
         label="Cost per place (£)",
         min_value=Decimal("0"),
+        max_value=MAX_COST_PER_PLACE,
         max_digits=8,
         decimal_places=2,
         initial=Decimal("0"),
         help_text="In pounds, such as 45.00. 0 for a free event.",
+        error_messages=_range_messages("Cost per place"),
     )
-    places = forms.IntegerField(
+    places = NamedIntegerField(
         min_value=1,
         max_value=MAX_PLACES,
         help_text=f"Places offered, 1 to {MAX_PLACES}.",
+        error_messages=_range_messages("Places"),
     )
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),

@@ -643,6 +643,36 @@ def test_pages_per_persona(client, world, persona, offer, detail, add):
     assert client.get(reverse("appraisal:cpd-event-add")).status_code == add
 
 
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [
+        ("trust_leader", 200),
+        ("trust_admin", 200),
+        ("trust_hr", 200),
+        ("headteacher", 200),
+        ("academy_leader", 200),
+        ("teacher", 403),
+        ("elm_teacher", 403),
+        ("head_of_year", 403),
+        ("staff", 403),
+        ("trustee", 404),
+    ],
+)
+def test_organiser_pages_per_persona(client, world, persona, status):
+    upcoming = world.event()
+    started = world.event(title="Started", starts_on=DAY, ends_on=DAY)
+    client.force_login(world.user(persona))
+    assert client.get(reverse("appraisal:cpd-event-edit", args=[upcoming.pk])).status_code == (
+        status
+    )
+    assert client.get(reverse("appraisal:cpd-event-cancel", args=[upcoming.pk])).status_code == (
+        status
+    )
+    assert client.get(reverse("appraisal:cpd-attendance", args=[started.pk])).status_code == (
+        status
+    )
+
+
 def test_bookings_shown_only_to_organisers(client, world):
     event = world.event()
     booking_make(world.user("elm_teacher"), event)
@@ -702,6 +732,20 @@ def test_add_event_bad_input_page(client, world):
     assert "Date “35/01/2027” is not a date" in body
     assert 'value="=cmd"' in body
     assert not CpdEvent.objects.exists()
+
+
+def test_add_event_number_errors_name_values(client, world):
+    client.force_login(world.user("trust_hr"))
+    response = client.post(
+        reverse("appraisal:cpd-event-add"),
+        _form_data(world, hours="NaN", cost_per_place="-0.5", places="ten", ends_on=""),
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Hours “NaN” is not a finite number." in body
+    assert "Cost per place -0.5 is too small; the minimum is 0." in body
+    assert "“ten” is not a whole number. Places offered, 1 to 5000." in body
+    assert "The end date is missing. Enter it as dd/mm/yyyy." in body
 
 
 def test_edit_places_below_bookings_page(client, world):
