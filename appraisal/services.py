@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
 from academies.models import AcademicYear, Academy, TutorGroup, YearGroup
@@ -198,7 +198,19 @@ def cycle_create(actor: Any, academic_year: AcademicYear) -> AppraisalCycle:
         )
 
     with audit.acting_as(actor):
-        cycle = AppraisalCycle.objects.create(academic_year=academic_year)
+        try:
+            # A savepoint, so the outer transaction survives the rejected insert.
+            with transaction.atomic():
+                cycle = AppraisalCycle.objects.create(academic_year=academic_year)
+        except IntegrityError:
+            raise ValidationError(
+                {
+                    "academic_year": [
+                        f"The {academic_year.name} appraisal cycle was opened by someone else "
+                        "a moment ago; open it to change its deadlines."
+                    ]
+                }
+            ) from None
         for (track, stage), due in default_deadlines(academic_year).items():
             Deadline.objects.create(cycle=cycle, academy=None, track=track, stage=stage, due=due)
     return cycle
@@ -462,7 +474,18 @@ def appraisal_open(
         cycle, appraisee, appraiser, headteacher=headteacher, sets=_standard_sets()
     )
     with audit.acting_as(actor):
-        appraisal.save()
+        try:
+            with transaction.atomic():
+                appraisal.save()
+        except IntegrityError:
+            raise ValidationError(
+                {
+                    "appraisee": [
+                        f"{appraisee.full_name}'s {year.name} appraisal was opened by someone "
+                        "else a moment ago; open that one instead."
+                    ]
+                }
+            ) from None
     return appraisal
 
 
@@ -521,7 +544,18 @@ def appraisals_open_all(
         for member in members
     ]
     with audit.acting_as(actor):
-        created = Appraisal.objects.bulk_create(rows, batch_size=500)
+        try:
+            with transaction.atomic():
+                created = Appraisal.objects.bulk_create(rows, batch_size=500)
+        except IntegrityError:
+            raise ValidationError(
+                {
+                    "cycle": [
+                        f"Some {year.name} appraisals were opened by someone else while these "
+                        "were being opened, so none were opened; try again."
+                    ]
+                }
+            ) from None
         audit.record_bulk(created, AuditEvent.Action.CREATE)
     return len(created)
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.signals import pre_save
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -447,6 +448,18 @@ def test_open_defaults(world, cycle):
     assert appraisal.status == Status.DRAFT
     assert appraisal.standard_set is not None
     assert appraisal.standard_set.name == TEACHERS_STANDARDS
+
+
+@pytest.mark.parametrize("persona", ["trust_leader", "trust_hr", "headteacher"])
+def test_open_allowed(world, cycle, persona):
+    appraisal = services.appraisal_open(
+        world.users[persona], cycle=cycle, appraisee=world.staff["tutor"]
+    )
+
+    event = AuditEvent.objects.get(model="appraisal.Appraisal", action="create")
+    assert event.actor == world.users[persona]
+    assert event.staff_ref == world.staff["tutor"].pk
+    assert event.object_id == str(appraisal.pk)
 
 
 def test_open_headteacher_track(world, cycle):
@@ -1200,3 +1213,23 @@ def test_summary_label_never_a_bare_ratio(outcomes):
     assert "of 0" not in summary.label
     if summary.counted:
         assert summary.label.startswith(f"{summary.met} of {summary.counted} met")
+
+
+def test_open_race_rejected(world, cycle):
+    teacher = world.staff[APPRAISEE]
+
+    def open_first(sender, instance, **kwargs):
+        # Simulates another request opening the same appraisal between the
+        # check and the insert. Its row is rolled back with the savepoint.
+        if instance.pk is None and not Appraisal.objects.filter(appraisee=teacher).exists():
+            Appraisal.objects.bulk_create([Appraisal(cycle=cycle, appraisee=teacher)])
+
+    pre_save.connect(open_first, sender=Appraisal, dispatch_uid="test-open-race")
+    try:
+        with pytest.raises(ValidationError) as raised:
+            services.appraisal_open(world.users["trust_hr"], cycle=cycle, appraisee=teacher)
+    finally:
+        pre_save.disconnect(sender=Appraisal, dispatch_uid="test-open-race")
+
+    assert "was opened by someone else a moment ago" in raised.value.message_dict["appraisee"][0]
+    assert not AuditEvent.objects.filter(model="appraisal.Appraisal").exists()
