@@ -399,3 +399,59 @@ def test_cycle_list_queries_bounded(client, world, django_assert_max_num_queries
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(url)
     assert "2023/24" in text(response)
+
+
+# In Chromium, by keyboard ----------------------------------------------------------------
+
+
+@pytest.fixture
+def browser_page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def submit_with_enter(page) -> None:
+    """Press Enter on the focused element and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_deadlines_by_keyboard(browser_page):
+    """Trust HR corrects a mistyped deadline using the keyboard alone."""
+    with time_machine.travel(TODAY, tick=True):
+        people = build_personas()
+        cycle = cycle_2026(people)
+        page = browser_page
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill("trust.hr")
+        page.get_by_label("Password").fill("password")
+        submit_with_enter(page)
+
+        page.goto(reverse("appraisal:cycles"))
+        page.get_by_role("link", name="Change the trust deadlines for 2026/27").focus()
+        submit_with_enter(page)
+
+        field = page.get_by_label("Mid-year review (teachers and other staff)")
+        field.focus()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("31/02/2027")
+        submit_with_enter(page)
+        summary = page.get_by_role("alert")
+        assert "The deadlines were not saved" in summary.inner_text()
+        assert "“31/02/2027” is not a date" in summary.inner_text()
+        assert field.get_attribute("aria-invalid") == "true"
+
+        summary.get_by_role("link").first.focus()
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == field.get_attribute("id")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("28/02/2027")
+        submit_with_enter(page)
+        assert "Saved the trust's deadlines for 2026/27." in page.get_by_role("status").inner_text()
+        assert deadline_table(cycle).trust[(Track.STAFF, Stage.MID_YEAR)] == datetime.date(
+            2027, 2, 28
+        )
