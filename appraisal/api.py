@@ -113,7 +113,9 @@ def _found(queryset: QuerySet[Any], pk: int | None, field: str, noun: str) -> An
         return None
     row = queryset.filter(pk=pk).first()
     if row is None:
-        raise exceptions.ValidationError({field: [f"{noun} {pk} was not found."]})
+        raise exceptions.ValidationError(
+            {field: [f"{noun} {pk} was not found. Send the id of an existing {noun.lower()}."]}
+        )
     return row
 
 
@@ -519,7 +521,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
         rows = list(page if page is not None else queryset)
         # NOTE: measure_values reads attendance once per distinct tutor group,
         # year group or academy, so a page of attendance-linked objectives
-        # costs a query per group. TMG measures are read in a fixed number.
+        # costs a query per group. TMG measures take a fixed number of queries.
         data = ObjectiveSerializer(rows, many=True, context=self._context(rows)).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
@@ -609,13 +611,14 @@ class ReviewViewSet(
         submitted.is_valid(raise_exception=True)
         data = dict(submitted.validated_data)
         appraisals = visible_appraisals(request.user).values("pk")
+        objective_id = data.pop("objective")
         objective = (
-            Objective.objects.filter(appraisal__in=appraisals, pk=data.pop("objective"))
+            Objective.objects.filter(appraisal__in=appraisals, pk=objective_id)
             .select_related("appraisal")
             .first()
         )
         if objective is None:
-            raise exceptions.NotFound("No objective with that id is in your scope.")
+            raise exceptions.NotFound(f"No objective with id {objective_id} is in your scope.")
         existed = ObjectiveReview.objects.filter(objective=objective, kind=data["kind"]).exists()
         review = services.review_save(request.user, objective, **data)
         fresh = self.get_queryset().get(pk=review.pk)
