@@ -254,10 +254,12 @@ def deadlines_set(
         track, stage = key
         field = f"{track}.{stage}"
         if track not in tracks:
-            errors.add(field, f"Track '{track}' is not valid; use one of {sorted(tracks)}.")
+            errors.add(
+                field, f"Track '{track}' is not valid; use one of {', '.join(sorted(tracks))}."
+            )
             continue
         if stage not in STAGES:
-            errors.add(field, f"Stage '{stage}' is not valid; use one of {STAGES}.")
+            errors.add(field, f"Stage '{stage}' is not valid; use one of {', '.join(STAGES)}.")
             continue
         if due is None:
             if academy is None:
@@ -285,6 +287,8 @@ def deadlines_set(
         # Removing an academy's own date brings back the trust's.
         merged[key] = table.trust.get(key) if due is None else due
     _check_stage_order(merged, wanted, errors)
+    if academy is None and not errors.messages:
+        _check_academy_orders(merged, table.academies, wanted, errors)
     errors.raise_if_any()
 
     with audit.acting_as(actor):
@@ -304,40 +308,89 @@ def deadlines_set(
                 row.save()
 
 
+def _order_violations(
+    dates: dict[tuple[str, str], datetime.date | None],
+) -> list[tuple[str, str, datetime.date, str, datetime.date]]:
+    """Return (track, earlier stage, its date, later stage, its date) for each
+    pair of consecutive stages whose dates are out of order."""
+    found = []
+    for track in Track:
+        present = [
+            (stage, due) for stage in STAGES if (due := dates.get((track, stage))) is not None
+        ]
+        for (earlier, earlier_due), (later, later_due) in itertools.pairwise(present):
+            # The year is reviewed and signed off at the same meeting in many
+            # trusts, so sign-off may share the final review's date.
+            if later == Stage.SIGN_OFF:
+                in_order = later_due >= earlier_due
+            else:
+                in_order = later_due > earlier_due
+            if not in_order:
+                found.append((track.value, earlier, earlier_due, later, later_due))
+    return found
+
+
+def _order_words(later: str) -> tuple[str, str]:
+    """Return the words for "after" and "before" for the pair ending at `later`."""
+    if later == Stage.SIGN_OFF:
+        return "on or after", "on or before"
+    return "after", "before"
+
+
 def _check_stage_order(
     merged: dict[tuple[str, str], datetime.date | None],
     wanted: dict[tuple[str, str], datetime.date | None],
     errors: _Errors,
+    owner: str = "the",
 ) -> None:
-    """Check each track's stages are in order, blaming the date being changed."""
-    for track in Track:
-        present = [
-            (stage, merged[(track, stage)])
-            for stage in STAGES
-            if merged.get((track, stage)) is not None
-        ]
-        for (earlier, earlier_due), (later, later_due) in itertools.pairwise(present):
-            assert earlier_due is not None and later_due is not None
-            # The year is reviewed and signed off at the same meeting in many
-            # trusts, so sign-off may share the final review's date.
-            same_day_allowed = later == Stage.SIGN_OFF
-            in_order = later_due >= earlier_due if same_day_allowed else later_due > earlier_due
-            if in_order:
-                continue
-            after = "on or after" if same_day_allowed else "after"
-            before = "on or before" if same_day_allowed else "before"
-            if (track, later) in wanted or (track, earlier) not in wanted:
-                errors.add(
-                    f"{track}.{later}",
-                    f"The {_deadline_label(track, later)} {_shown(later_due)} must be {after} "
-                    f"the {Stage(earlier).label} deadline {_shown(earlier_due)}.",
-                )
-            else:
-                errors.add(
-                    f"{track}.{earlier}",
-                    f"The {_deadline_label(track, earlier)} {_shown(earlier_due)} must be "
-                    f"{before} the {Stage(later).label} deadline {_shown(later_due)}.",
-                )
+    """Check each track's stages are in order, blaming the date being changed.
+
+    `owner` names whose other date is compared: "the" for the same table, or
+    "Oak Academy's own" when a trust date is checked against an academy's.
+    """
+    for track, earlier, earlier_due, later, later_due in _order_violations(merged):
+        after, before = _order_words(later)
+        if (track, later) in wanted or (track, earlier) not in wanted:
+            errors.add(
+                f"{track}.{later}",
+                f"The {_deadline_label(track, later)} {_shown(later_due)} must be {after} "
+                f"{owner} {Stage(earlier).label} deadline {_shown(earlier_due)}.",
+            )
+        else:
+            errors.add(
+                f"{track}.{earlier}",
+                f"The {_deadline_label(track, earlier)} {_shown(earlier_due)} must be "
+                f"{before} {owner} {Stage(later).label} deadline {_shown(later_due)}.",
+            )
+
+
+def _check_academy_orders(
+    trust_dates: dict[tuple[str, str], datetime.date | None],
+    academies: dict[int, dict[tuple[str, str], datetime.date]],
+    wanted: dict[tuple[str, str], datetime.date | None],
+    errors: _Errors,
+) -> None:
+    """Check that new trust dates keep every academy's own dates in order.
+
+    An academy's own date replaces the trust's, so moving a trust date past
+    it would leave that academy's stages out of order.
+    """
+    names = dict(Academy.objects.filter(pk__in=list(academies)).values_list("pk", "name"))
+    for academy_id, own in academies.items():
+        merged = {**trust_dates, **own}
+        # Only pairs between a changed trust date and the academy's own date
+        # are new; anything else was already in that order before this call.
+        kept = {key: due for key, due in wanted.items() if key not in own}
+        if not kept:
+            continue
+        found = _Errors()
+        _check_stage_order(
+            merged, kept, found, owner=f"{names.get(academy_id, 'an academy')}'s own"
+        )
+        for field, messages in found.messages.items():
+            if tuple(field.split(".", 1)) in kept:
+                for message in messages:
+                    errors.add(field, message + " Change that academy's date first.")
 
 
 # Opening appraisals -------------------------------------------------------------------

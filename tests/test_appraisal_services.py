@@ -781,6 +781,33 @@ def test_deadline_rejected(world, cycle, key, due, field, message):
     assert row_counts() == before
 
 
+def test_trust_date_checked_against_academy(world, cycle):
+    oak = world.academies["oak"]
+    services.deadlines_set(
+        world.users["headteacher"],
+        cycle,
+        dates={(Track.STAFF, Stage.MID_YEAR): datetime.date(2027, 2, 12)},
+        academy=oak,
+    )
+    before = row_counts()
+
+    with pytest.raises(ValidationError) as raised:
+        services.deadlines_set(
+            world.users["trust_hr"],
+            cycle,
+            dates={(Track.STAFF, Stage.OBJECTIVES): datetime.date(2027, 3, 1)},
+        )
+
+    assert raised.value.message_dict == {
+        "staff.objectives": [
+            "The Objectives agreed deadline for teachers and other staff 01/03/2027 must be "
+            "before Oak Academy's own Mid-year review deadline 12/02/2027. Change that "
+            "academy's date first."
+        ]
+    }
+    assert row_counts() == before
+
+
 def test_sign_off_same_day_as_review(world, cycle):
     same_day = datetime.date(2027, 10, 15)
 
