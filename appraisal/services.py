@@ -617,9 +617,9 @@ def appraisals_open_all(
 def appraiser_set(actor: Any, appraisal: Appraisal, appraiser: StaffMember) -> Appraisal:
     """Change the appraiser.
 
-    A signature the previous appraiser gave on a document still awaiting
-    the appraisee (the objectives in draft, the final review once
-    reviewed) is removed, because the new appraiser has not agreed to it.
+    The previous appraiser's signature on a document that is not yet signed
+    by both (the objectives in draft, the final review once reviewed) is
+    removed, because the new appraiser has not agreed to it.
     """
     if access.is_appraisee(actor, appraisal) or not access.can_assign_appraiser(actor, appraisal):
         raise PermissionDenied(
@@ -929,9 +929,9 @@ def review_save(
 
     appraisal = _lock(appraisal)
     errors = _Errors()
-    kinds = ObjectiveReview.Kind.values
-    if kind not in kinds:
-        raise ValidationError({"kind": [f"Review kind '{kind}' is not valid; use one of {kinds}."]})
+    kinds = ", ".join(ObjectiveReview.Kind.values)
+    if kind not in ObjectiveReview.Kind.values:
+        raise ValidationError({"kind": [f"Review kind '{kind}' is not valid; use {kinds}."]})
     if appraisal.status == Status.DRAFT:
         raise ValidationError(
             {
@@ -952,7 +952,10 @@ def review_save(
                 "are recorded at the final review.",
             )
         elif outcome not in Outcome.values:
-            errors.add("outcome", f"Outcome '{outcome}' is not valid; use one of {Outcome.values}.")
+            errors.add(
+                "outcome",
+                f"Outcome '{outcome}' is not valid; use one of {', '.join(Outcome.values)}.",
+            )
     errors.raise_if_any()
 
     review = ObjectiveReview.objects.filter(objective=objective, kind=kind).first()
