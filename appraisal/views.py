@@ -37,6 +37,7 @@ from .forms import (
     ObjectiveForm,
     SignForm,
 )
+from .measures import SCOPES_OF
 from .models import Appraisal, DevelopmentNeed, Objective, ObjectiveReview, Signature
 from .pages_context import (
     appraisal_page,
@@ -344,6 +345,8 @@ def _objective_context(
         "form": form,
         "other_total": other_total,
         "shown_total": other_total + this,
+        # The scopes each measure allows, for the script that narrows the scope list.
+        "measure_scopes": {measure: list(scopes) for measure, scopes in SCOPES_OF.items()},
     }
 
 

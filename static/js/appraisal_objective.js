@@ -19,6 +19,17 @@
 
   var measure = form.querySelector('select[name="measure"]');
   var scope = form.querySelector('select[name="measure_scope"]');
+  var scopesData = document.getElementById("measure-scopes");
+  var scopesOf = scopesData ? JSON.parse(scopesData.textContent) : {};
+
+  // Offer only the scopes the chosen measure allows, and clear a scope it does not.
+  function refreshScopeOptions() {
+    var allowed = scopesOf[measure.value] || [];
+    Array.prototype.forEach.call(scope.options, function (option) {
+      option.disabled = option.value !== "" && allowed.indexOf(option.value) === -1;
+    });
+    if (scope.selectedOptions.length && scope.selectedOptions[0].disabled) { scope.value = ""; }
+  }
 
   // A hidden field is also disabled, so a value left in it is not sent.
   function show(block, visible) {
@@ -29,6 +40,7 @@
   }
 
   function refreshMeasure() {
+    refreshScopeOptions();
     var linked = measure.value !== "";
     Array.prototype.forEach.call(form.querySelectorAll("[data-needs-measure]"), function (block) {
       show(block, linked);
