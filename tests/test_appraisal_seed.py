@@ -41,6 +41,7 @@ from appraisal.selectors import current_cycle
 from appraisal.standards import TEACHERS_STANDARDS
 from progress.models import TeachingGroup
 from staff.models import PostType, Role, RoleAssignment, StaffMember
+from trust.models import AuditEvent
 
 TODAY = datetime.date(2026, 12, 4)
 SMALL = ["--academies", "3", "--pupils-per-academy", "80", "--seed", "7", "--today", "2026-12-04"]
@@ -561,6 +562,10 @@ def appraisal_counts() -> tuple[int, ...]:
             PortfolioEntry,
         )
     )
+
+
+def test_seed_writes_no_audit_events(seeded):
+    assert not AuditEvent.objects.exists()
 
 
 def test_if_empty_adds_no_appraisals(seeded):

@@ -249,7 +249,9 @@ def _save_cycle(
     With `override`, the second academy (or the only one) moves its staff
     mid-year review two weeks earlier, to a Friday.
     """
-    cycle = AppraisalCycle.objects.create(academic_year=year, uses_pay_recommendation=True)
+    (cycle,) = AppraisalCycle.objects.bulk_create(
+        [AppraisalCycle(academic_year=year, uses_pay_recommendation=True)]
+    )
     trust = default_deadlines(year)
     rows = [
         Deadline(cycle=cycle, track=track, stage=stage, due=due)
