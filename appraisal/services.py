@@ -112,7 +112,8 @@ def _in_trust(staff: StaffMember, trust_id: int) -> bool:
 
 def _lock(appraisal: Appraisal) -> Appraisal:
     """Return the appraisal re-read under a row lock, so concurrent calls run
-    one after the other and each checks the status the previous one left."""
+    one after the other. Access and status are checked on this fresh copy,
+    not on the caller's possibly stale instance."""
     return Appraisal.objects.select_for_update().get(pk=appraisal.pk)
 
 
@@ -621,11 +622,11 @@ def appraiser_set(actor: Any, appraisal: Appraisal, appraiser: StaffMember) -> A
     by both (the objectives in draft, the final review once reviewed) is
     removed, because the new appraiser has not agreed to it.
     """
+    appraisal = _lock(appraisal)
     if access.is_appraisee(actor, appraisal) or not access.can_assign_appraiser(actor, appraisal):
         raise PermissionDenied(
             "Only the academy's headteacher or trust HR may change the appraiser."
         )
-    appraisal = _lock(appraisal)
     if appraisal.status == Status.SIGNED_OFF:
         _check_status(appraisal, [], "Changing the appraiser")
 
@@ -730,8 +731,8 @@ def objective_save(
     Any signature already given on the objectives is removed, because the
     signer agreed to different objectives.
     """
-    _require_manager(actor, appraisal, "set objectives")
     appraisal = _lock(appraisal)
+    _require_manager(actor, appraisal, "set objectives")
     _check_status(appraisal, [Status.DRAFT], "Changing objectives")
 
     errors = _Errors()
@@ -800,9 +801,8 @@ def objective_save(
 @transaction.atomic
 def objective_delete(actor: Any, objective: Objective) -> None:
     """Delete an objective of a draft appraisal and any signature on the objectives."""
-    appraisal = objective.appraisal
+    appraisal = _lock(objective.appraisal)
     _require_manager(actor, appraisal, "remove objectives")
-    appraisal = _lock(appraisal)
     _check_status(appraisal, [Status.DRAFT], "Removing objectives")
     with audit.acting_as(actor):
         objective.delete()
@@ -860,8 +860,8 @@ def objectives_sign(
     signed, the appraisal moves to objectives_agreed, dated now and by the
     second signer.
     """
-    party = _signing_party(actor, appraisal)
     appraisal = _lock(appraisal)
+    party = _signing_party(actor, appraisal)
     _check_status(appraisal, [Status.DRAFT], "Signing the objectives")
 
     errors = _Errors()
@@ -917,7 +917,7 @@ def review_save(
     agreed, final ones after the mid-year review, and only a final review
     has an outcome.
     """
-    appraisal = objective.appraisal
+    appraisal = _lock(objective.appraisal)
     if access.is_appraisee(actor, appraisal):
         if appraiser_comment is not None or outcome is not None:
             raise PermissionDenied("Only the appraiser writes the comment and the outcome.")
@@ -927,7 +927,6 @@ def review_save(
     else:
         raise PermissionDenied("Only the appraisee and those who manage the appraisal review it.")
 
-    appraisal = _lock(appraisal)
     errors = _Errors()
     kinds = ", ".join(ObjectiveReview.Kind.values)
     if kind not in ObjectiveReview.Kind.values:
@@ -977,8 +976,8 @@ def review_save(
 @transaction.atomic
 def mid_year_complete(actor: Any, appraisal: Appraisal, *, comment: str = "") -> Appraisal:
     """Record the mid-year review as done, dated now and by the actor."""
-    _require_manager(actor, appraisal, "complete the mid-year review")
     appraisal = _lock(appraisal)
+    _require_manager(actor, appraisal, "complete the mid-year review")
     _check_status(appraisal, [Status.OBJECTIVES_AGREED], "Completing the mid-year review")
 
     appraisal.status = Status.MID_YEAR_REVIEWED
@@ -1004,8 +1003,8 @@ def final_review_complete(
 
     Blank development needs are skipped, so a form's empty rows add nothing.
     """
-    _require_manager(actor, appraisal, "complete the final review")
     appraisal = _lock(appraisal)
+    _require_manager(actor, appraisal, "complete the final review")
     _check_status(appraisal, [Status.MID_YEAR_REVIEWED], "Completing the final review")
 
     errors = _Errors()
@@ -1071,8 +1070,8 @@ def final_sign(
     Once both have signed, the appraisal is signed off, dated now and by the
     second signer, and can only be annotated from then on.
     """
-    party = _signing_party(actor, appraisal)
     appraisal = _lock(appraisal)
+    party = _signing_party(actor, appraisal)
     _check_status(appraisal, [Status.FINAL_REVIEWED], "Signing the final review")
 
     errors = _Errors()
@@ -1092,6 +1091,7 @@ def final_sign(
 def annotation_add(actor: Any, appraisal: Appraisal, *, text: str) -> Annotation:
     """Add a note to a signed-off appraisal, by its appraisee, its appraiser,
     the academy's headteacher or trust HR."""
+    appraisal = _lock(appraisal)
     if not (access.is_appraisee(actor, appraisal) or access.can_manage(actor, appraisal)):
         raise PermissionDenied(
             "Only the appraisee, the appraiser, the academy's headteacher and trust HR "
@@ -1100,7 +1100,6 @@ def annotation_add(actor: Any, appraisal: Appraisal, *, text: str) -> Annotation
     author = _actor_staff(actor)
     if author is None:
         raise PermissionDenied("Annotations are signed by a member of staff; log in as one.")
-    appraisal = _lock(appraisal)
     if appraisal.status != Status.SIGNED_OFF:
         raise ValidationError(
             {

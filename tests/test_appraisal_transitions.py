@@ -451,3 +451,15 @@ def test_appraiser_change_keeps_agreed_signatures(world, cycle):
     )
     assert objectives_signatures.count() == 2
     assert objectives_signatures.get(party=Party.APPRAISER).staff == world.staff[APPRAISER]
+
+
+def test_appraiser_chosen_after_appraisee_signs(world, cycle):
+    appraisal = make_appraisal(cycle, world.staff[APPRAISEE], None)
+    services.objectives_sign(world.users[APPRAISEE], appraisal)
+    assert Signature.objects.filter(appraisal=appraisal).count() == 1
+
+    services.appraiser_set(world.users["headteacher"], appraisal, world.staff[APPRAISER])
+    agreed = services.objectives_sign(world.users[APPRAISER], appraisal)
+
+    assert agreed.status == Status.OBJECTIVES_AGREED
+    assert agreed.objectives_agreed_by == world.staff[APPRAISER]
