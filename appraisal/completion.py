@@ -136,12 +136,14 @@ def staff_to_appraise(cycle: AppraisalCycle, today: datetime.date) -> QuerySet[S
     ).exclude(pk__in=trustees.values("staff_id"))
 
 
-def _count_appraisals(
+def count_appraisals(
     groups: dict[int | None, GroupCompletion],
     rows: Iterable[Mapping[str, Any]],
     table: DeadlineTable,
     today: datetime.date,
 ) -> None:
+    """Add rows of appraisal counts, each with academy_id, track, status and
+    number, to the matching groups. Rows of other academies are skipped."""
     for row in rows:
         group = groups.get(row["academy_id"])
         if group is None:
@@ -186,7 +188,7 @@ def completion_by_group(
         .annotate(number=Count("pk"))
         .order_by()
     )
-    _count_appraisals(groups, rows, table, today)
+    count_appraisals(groups, rows, table, today)
 
     missing = (
         staff_to_appraise(cycle, today)

@@ -12,16 +12,20 @@ import openpyxl
 import pytest
 import time_machine
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appraisal import services
 from appraisal.completion import (
+    GroupCompletion,
     completion_by_group,
+    count_appraisals,
     default_cycle,
     percentage,
     staff_to_appraise,
     trust_total,
 )
-from appraisal.deadlines import default_deadlines
+from appraisal.deadlines import STAGES, DeadlineTable, default_deadlines
 from appraisal.models import Appraisal, AppraisalCycle, Deadline, Stage, Track
 from staff.models import Role
 
@@ -203,6 +207,61 @@ def test_trust_total_from_counts(world):
     assert (objectives.done, objectives.total) == (4, 7)
     assert objectives.percent == Decimal("57.1")
     assert total.without_appraisal == 2
+
+
+GROUP_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "academy_id": st.sampled_from([1, 2, 3]),
+            "track": st.sampled_from(Track.values),
+            "status": st.sampled_from(Status.values),
+            "number": st.integers(min_value=1, max_value=40),
+        }
+    ),
+    max_size=30,
+)
+# Academy 2 moves the staff objectives later than the trust; academy 3 has
+# no deadlines of its own.
+PROPERTY_TABLE = DeadlineTable(
+    trust={
+        (Track.STAFF, Stage.OBJECTIVES): datetime.date(2026, 10, 31),
+        (Track.STAFF, Stage.MID_YEAR): datetime.date(2026, 11, 30),
+        (Track.HEADTEACHER, Stage.OBJECTIVES): datetime.date(2026, 12, 31),
+    },
+    academies={2: {(Track.STAFF, Stage.OBJECTIVES): datetime.date(2026, 12, 15)}},
+)
+
+
+@settings(deadline=None, max_examples=60)
+@given(rows=GROUP_ROWS)
+def test_counts_property(rows):
+    groups = {key: GroupCompletion(academy_id=key, name=f"Academy {key}") for key in (1, 2, 3)}
+    count_appraisals(groups, rows, PROPERTY_TABLE, DAY)
+    total = trust_total(groups.values()).all_tracks
+
+    assert total.total == sum(row["number"] for row in rows)
+    done = [total.done[stage] for stage in STAGES]
+    # A later stage is never done by more appraisals than an earlier one.
+    assert done == sorted(done, reverse=True)
+    for stage in STAGES:
+        assert total.done[stage] + total.overdue[stage] <= total.total
+        assert total.done[stage] == sum(g.all_tracks.done[stage] for g in groups.values())
+    late_objectives = sum(
+        row["number"]
+        for row in rows
+        if row["status"] == Status.DRAFT and row["track"] == Track.STAFF and row["academy_id"] != 2
+    )
+    assert total.overdue[Stage.OBJECTIVES] == late_objectives
+    late_mid_year = sum(
+        row["number"]
+        for row in rows
+        if row["status"] in (Status.DRAFT, Status.OBJECTIVES_AGREED) and row["track"] == Track.STAFF
+    )
+    assert total.overdue[Stage.MID_YEAR] == late_mid_year
+    # The headteachers' objectives (31/12/2026) are not due yet, and the
+    # later stages have no deadline in this table.
+    assert total.overdue[Stage.FINAL_REVIEW] == 0
+    assert total.overdue[Stage.SIGN_OFF] == 0
 
 
 def test_percentage_one_decimal_half_up():
