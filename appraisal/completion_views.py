@@ -166,7 +166,7 @@ def _academy_rows(group: GroupCompletion) -> list[list[object]]:
             rows.append(
                 [label, figure.label, figure.done, figure.total, figure.percent, figure.overdue]
             )
-    rows.append(["All appraisals", "Staff in post without an appraisal", group.without_appraisal])
+    rows.append(["All appraisals", "Staff without an appraisal", group.without_appraisal])
     return rows
 
 
@@ -175,7 +175,7 @@ def _trust_headers() -> list[str]:
     for stage in STAGES:
         label = Stage(stage).label
         headers += [f"{label}: done", f"{label}: done (%)", f"{label}: overdue"]
-    return [*headers, "Staff in post without an appraisal"]
+    return [*headers, "Staff without an appraisal"]
 
 
 def _trust_row(group: GroupCompletion, track: str) -> list[object]:
@@ -224,18 +224,20 @@ def _trust_view(request: HttpRequest) -> HttpResponseBase:
         )
 
     track_label = Track(track).label.lower() if track else "all appraisals"
-    # An academy without appraisals has no percentage, which the chart shows as no bar.
+    # Groups without appraisals have no percentage to draw, so the chart
+    # leaves them out. The table above still lists them.
+    charted = [group for group in groups if group.counts(track).total]
     series: dict[str, list] = {
         Stage(stage).label: [
-            _chart_value(group.counts(track).stages[index].percent) for group in groups
+            _chart_value(group.counts(track).stages[index].percent) for group in charted
         ]
         for index, stage in enumerate(STAGES)
     }
     chart = bar_chart(
         title=f"Appraisals done by stage and academy, {cycle.academic_year.name} ({track_label})",
-        labels=[group.name for group in groups],
+        labels=[group.name for group in charted],
         series=series,
-        y_title="% of appraisals",
+        y_title="Appraisals done (%)",
         x_title="Academy",
     )
     context.update(

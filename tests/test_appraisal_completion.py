@@ -319,7 +319,7 @@ def test_academy_view_counts(client, world, persona):
     body = text(response)
     assert response.status_code == 200
     assert "Appraisal completion: Oak Academy" in body
-    assert "Staff in post without an appraisal" in body
+    assert "Staff without an appraisal" in body
     assert '<td class="num">4</td>' in body
 
 
@@ -386,6 +386,12 @@ def test_trust_view_chart_with_table(client, world):
     assert "<svg" in body
     assert "Data behind the chart" in body
     assert 'role="img"' in body
+    assert (
+        "Objectives agreed: Oak Academy has the most appraisals done (%) (66.7); "
+        "Elm Academy the fewest (0.0)."
+    ) in body
+    # The central team has staff but no appraisals, so it is in the table only.
+    assert body.count("Central team") == 1
 
 
 def test_trust_hr_sees_names_in_academy(client, world):
@@ -502,7 +508,7 @@ def test_academy_csv(client, world):
     rows = read_csv(response)
     assert rows[0] == ["Track", "Stage", "Done", "Appraisals", "Done (%)", "Overdue"]
     assert ["Teachers and other staff", "Objectives agreed", "4", "5", "80.0", "1"] in rows
-    assert rows[-1] == ["All appraisals", "Staff in post without an appraisal", "2"]
+    assert rows[-1] == ["All appraisals", "Staff without an appraisal", "2"]
 
 
 # Query counts ---------------------------------------------------------------------------
