@@ -250,7 +250,7 @@ def deadlines_set(
         errors.add("academy", f"{academy.name} is not an academy of this cycle's trust.")
     first, last = cycle_window(year)
     tracks = {track.value for track in Track}
-    wanted: dict[tuple[str, str], datetime.date | None] = {}
+    requested: dict[tuple[str, str], datetime.date | None] = {}
     for key, due in dates.items():
         track, stage = key
         field = f"{track}.{stage}"
@@ -265,7 +265,7 @@ def deadlines_set(
         if due is None:
             if academy is None:
                 errors.add(field, f"The {_deadline_label(track, stage)} is missing; enter a date.")
-            wanted[(track, stage)] = None
+            requested[(track, stage)] = None
             continue
         if isinstance(due, datetime.datetime) or not isinstance(due, datetime.date):
             errors.add(field, f"{due!r} is not a date; enter a date as dd/mm/yyyy.")
@@ -277,23 +277,23 @@ def deadlines_set(
                 f"{year.name} cycle; choose a date from {_shown(first)} to {_shown(last)}.",
             )
             continue
-        wanted[(track, stage)] = due
+        requested[(track, stage)] = due
     errors.raise_if_any()
 
     table = deadline_table(cycle)
     merged: dict[tuple[str, str], datetime.date | None] = dict(
         table.for_academy(academy.pk if academy else None)
     )
-    for key, due in wanted.items():
+    for key, due in requested.items():
         # Removing an academy's own date brings back the trust's.
         merged[key] = table.trust.get(key) if due is None else due
-    _check_stage_order(merged, wanted, errors)
+    _check_stage_order(merged, requested, errors)
     if academy is None and not errors.messages:
-        _check_academy_orders(merged, table.academies, wanted, errors)
+        _check_academy_orders(merged, table.academies, requested, errors)
     errors.raise_if_any()
 
     with audit.acting_as(actor):
-        for (track, stage), due in wanted.items():
+        for (track, stage), due in requested.items():
             rows = Deadline.objects.filter(cycle=cycle, academy=academy, track=track, stage=stage)
             if due is None:
                 for old_row in rows:
@@ -340,7 +340,7 @@ def _order_words(later: str) -> tuple[str, str]:
 
 def _check_stage_order(
     merged: dict[tuple[str, str], datetime.date | None],
-    wanted: dict[tuple[str, str], datetime.date | None],
+    requested: dict[tuple[str, str], datetime.date | None],
     errors: _Errors,
     owner: str = "the",
 ) -> None:
@@ -351,7 +351,7 @@ def _check_stage_order(
     """
     for track, earlier, earlier_due, later, later_due in _order_violations(merged):
         after, before = _order_words(later)
-        if (track, later) in wanted or (track, earlier) not in wanted:
+        if (track, later) in requested or (track, earlier) not in requested:
             errors.add(
                 f"{track}.{later}",
                 f"The {_deadline_label(track, later)} {_shown(later_due)} must be {after} "
@@ -368,7 +368,7 @@ def _check_stage_order(
 def _check_academy_orders(
     trust_dates: dict[tuple[str, str], datetime.date | None],
     academies: dict[int, dict[tuple[str, str], datetime.date]],
-    wanted: dict[tuple[str, str], datetime.date | None],
+    requested: dict[tuple[str, str], datetime.date | None],
     errors: _Errors,
 ) -> None:
     """Check that new trust dates keep every academy's own dates in order.
@@ -381,15 +381,15 @@ def _check_academy_orders(
         merged = {**trust_dates, **own}
         # Only pairs between a changed trust date and the academy's own date
         # are new; anything else was already in that order before this call.
-        kept = {key: due for key, due in wanted.items() if key not in own}
-        if not kept:
+        changed_trust_dates = {key: due for key, due in requested.items() if key not in own}
+        if not changed_trust_dates:
             continue
         found = _Errors()
         _check_stage_order(
-            merged, kept, found, owner=f"{names.get(academy_id, 'an academy')}'s own"
+            merged, changed_trust_dates, found, owner=f"{names.get(academy_id, 'an academy')}'s own"
         )
         for field, messages in found.messages.items():
-            if tuple(field.split(".", 1)) in kept:
+            if tuple(field.split(".", 1)) in changed_trust_dates:
                 for message in messages:
                     errors.add(field, message + " Change that academy's date first.")
 

@@ -544,7 +544,7 @@ def test_open_self_as_appraiser_rejected(world, cycle):
 
 
 def test_open_departed_appraiser_rejected(world, cycle):
-    gone = StaffFactory(
+    departed = StaffFactory(
         academy=world.academies["oak"],
         first_name="Ash",
         last_name="Former",
@@ -553,7 +553,10 @@ def test_open_departed_appraiser_rejected(world, cycle):
 
     with pytest.raises(ValidationError) as raised:
         services.appraisal_open(
-            world.users["trust_hr"], cycle=cycle, appraisee=world.staff[APPRAISEE], appraiser=gone
+            world.users["trust_hr"],
+            cycle=cycle,
+            appraisee=world.staff[APPRAISEE],
+            appraiser=departed,
         )
 
     assert raised.value.message_dict["appraiser"] == [
