@@ -289,6 +289,33 @@ def test_agreed_appraisals_signed_by_both(seeded):
         assert appraisal.objectives_agreed_by_id == appraisal.appraiser_id
 
 
+def test_steps_dated_in_order(seeded):
+    appraisals = Appraisal.objects.select_related(
+        "appraisee", "cycle__academic_year"
+    ).prefetch_related("signatures")
+
+    for appraisal in appraisals:
+        opened = appraisal.created_at
+        assert opened.date() >= appraisal.cycle.academic_year.start_date
+        assert opened.date() < TODAY
+        if appraisal.appraisee.started_on is not None:
+            assert opened.date() >= appraisal.appraisee.started_on
+        for signature in appraisal.signatures.all():
+            assert opened < signature.signed_at, appraisal.pk
+        steps = [
+            appraisal.objectives_agreed_at,
+            appraisal.mid_year_reviewed_at,
+            appraisal.final_reviewed_at,
+            appraisal.signed_off_at,
+        ]
+        done = [step for step in steps if step is not None]
+        assert done == sorted(done), appraisal.pk
+        assert all(opened < step for step in done), appraisal.pk
+        assert appraisal.updated_at == max(
+            [opened, *done, *(s.signed_at for s in appraisal.signatures.all())]
+        )
+
+
 def test_drafts_have_at_most_one_signature(seeded):
     drafts = Appraisal.objects.filter(status=Status.DRAFT).prefetch_related("signatures")
 
@@ -523,6 +550,8 @@ def test_cpd_offer_events_with_bookings(seeded):
     for event in events:
         bookings = list(event.bookings.all())
         assert bookings, event.title
+        for booking in bookings:
+            assert booking.booked_at.date() < min(event.starts_on, TODAY)
         booked = [b for b in bookings if b.status == CpdBooking.Status.BOOKED]
         assert len(booked) <= event.places
         marked = {b.attendance for b in booked}

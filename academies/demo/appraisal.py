@@ -143,6 +143,8 @@ class _PlannedObjective:
 class _PlannedAppraisal:
     person: PlannedStaff
     appraisal: Appraisal
+    # When the appraisal was opened, written over created_at after saving.
+    opened_at: datetime.datetime
     objectives: list[_PlannedObjective] = field(default_factory=list)
     signatures: list[_Signature] = field(default_factory=list)
     needs: list[DevelopmentNeed] = field(default_factory=list)
@@ -306,7 +308,7 @@ def _appraiser(person: PlannedStaff, facts: _StaffFacts) -> StaffMember | None:
     """Return the line manager, else the academy's headteacher, else a trust
     leader, but never the appraisee. The central team's most senior member (the
     chief executive, with no line manager) is appraised by the chair of
-    trustees, as trust boards do."""
+    trustees on behalf of the board."""
     candidates: list[PlannedStaff | None] = [person.manager]
     academy_id = person.member.academy_id
     if academy_id is not None:
@@ -539,6 +541,14 @@ class _Planner:
         """Return a time on `day`, or half an hour after `earlier` if that is later."""
         return max(self._moment(day), earlier + datetime.timedelta(minutes=30))
 
+    def _step_day(
+        self, previous: datetime.datetime, earliest: datetime.date, due: datetime.date
+    ) -> datetime.date:
+        """Return the day of a step: from `earliest`, at least a week after the
+        previous step, and by `due` unless the previous step left too little time."""
+        first = max(earliest, previous.date() + datetime.timedelta(days=7))
+        return self._day(first, max(due, first + datetime.timedelta(days=21)))
+
     # The appraisal ------------------------------------------------------------------
 
     def plan(
@@ -556,6 +566,14 @@ class _Planner:
         track = Track.HEADTEACHER if Role.HEADTEACHER in roles else Track.STAFF
         dates = table.for_academy(member.academy_id)
         status = self._current_status(dates, track) if is_current else self._last_status(dates)
+
+        # Appraisals open a few days into the year, or into a new starter's first week.
+        started = max(year.start_date, member.started_on or year.start_date)
+        yesterday = self.today - datetime.timedelta(days=1)
+        opened_on = min(started + datetime.timedelta(days=3), yesterday)
+        if opened_on + datetime.timedelta(days=7) > yesterday:
+            status = Status.DRAFT
+
         appraisal = Appraisal(
             cycle=cycle,
             appraisee=member,
@@ -566,8 +584,11 @@ class _Planner:
             external_adviser=rng.choice(EXTERNAL_ADVISERS) if track == Track.HEADTEACHER else "",
             status=status,
         )
-        planned = _PlannedAppraisal(person=person, appraisal=appraisal)
+        planned = _PlannedAppraisal(
+            person=person, appraisal=appraisal, opened_at=self._moment(opened_on)
+        )
         planned.objectives = self.objectives(person, year, appraisal)
+
         self._objective_signatures(planned, year, dates, track)
         if _RANK[status] >= _RANK[Status.MID_YEAR_REVIEWED]:
             self._mid_year(planned, dates, track)
@@ -597,12 +618,14 @@ class _Planner:
         if appraisal.status == Status.DRAFT:
             # A third of drafts wait only for the appraisee's signature.
             if appraisal.appraiser is not None and self.rng.random() < 1 / 3:
-                moment = self._moment(self._day(year.start_date, self.today))
+                day = self._day(planned.opened_at.date(), self.today)
+                moment = self._moment_after(planned.opened_at, day)
                 self._sign(planned, document, Signature.Party.APPRAISER, moment)
             return
         due = dates[(track, Stage.OBJECTIVES)]
-        day = self._day(max(year.start_date + datetime.timedelta(days=14), due - EARLY_WINDOW), due)
-        first = self._moment(day)
+        earliest = max(year.start_date + datetime.timedelta(days=14), due - EARLY_WINDOW)
+        day = self._step_day(planned.opened_at, earliest, due)
+        first = self._moment_after(planned.opened_at, day)
         self._sign(planned, document, Signature.Party.APPRAISEE, first)
         later = self._day(day, day + datetime.timedelta(days=self.rng.randint(0, 3)))
         moment = self._moment_after(first, later)
@@ -629,11 +652,13 @@ class _Planner:
         track: str,
     ) -> None:
         appraisal = planned.appraisal
+        agreed = appraisal.objectives_agreed_at
+        assert agreed is not None
         due = dates[(track, Stage.MID_YEAR)]
-        day = self._day(due - datetime.timedelta(days=40), due)
+        day = self._step_day(agreed, due - datetime.timedelta(days=40), due)
         for objective in planned.objectives:
             self._review(objective, ObjectiveReview.Kind.MID_YEAR)
-        appraisal.mid_year_reviewed_at = self._moment(day)
+        appraisal.mid_year_reviewed_at = self._moment_after(agreed, day)
         appraisal.mid_year_reviewed_by = appraisal.appraiser
         appraisal.mid_year_comment = self.rng.choice(text.MID_YEAR_COMMENTS)
 
@@ -652,9 +677,11 @@ class _Planner:
             self._review(objective, ObjectiveReview.Kind.FINAL, rng.choices(outcomes, weights)[0])
         _write_summary(planned)
 
+        reviewed = appraisal.mid_year_reviewed_at
+        assert reviewed is not None
         due = dates[(track, Stage.FINAL_REVIEW)]
-        day = self._day(max(year.end_date, due - datetime.timedelta(days=45)), due)
-        moment = self._moment(day)
+        day = self._step_day(reviewed, max(year.end_date, due - datetime.timedelta(days=45)), due)
+        moment = self._moment_after(reviewed, day)
         appraisal.final_reviewed_at = moment
         appraisal.final_reviewed_by = appraisal.appraiser
         document = Signature.Document.FINAL_REVIEW
@@ -734,6 +761,19 @@ def _record_disagreement(rng: random.Random, last: list[_PlannedAppraisal]) -> N
             signature.comment = text.DISAGREEMENT
 
 
+def _last_change(planned: _PlannedAppraisal) -> datetime.datetime:
+    appraisal = planned.appraisal
+    steps = [
+        planned.opened_at,
+        appraisal.objectives_agreed_at,
+        appraisal.mid_year_reviewed_at,
+        appraisal.final_reviewed_at,
+        appraisal.signed_off_at,
+        *(s.signed_at for s in planned.signatures),
+    ]
+    return max(step for step in steps if step is not None)
+
+
 REVIEW_FIELDS = (
     "objective",
     "kind",
@@ -749,7 +789,13 @@ SIGNATURE_FIELDS = ("appraisal", "document", "party", "staff", "signed_at", "agr
 def _save_appraisals(planned: list[_PlannedAppraisal]) -> None:
     """Write appraisals, objectives and development needs with bulk_create
     (later rows need their ids), and the rest straight into their tables."""
-    Appraisal.objects.bulk_create([p.appraisal for p in planned], batch_size=BATCH_SIZE)
+    appraisals = [p.appraisal for p in planned]
+    Appraisal.objects.bulk_create(appraisals, batch_size=BATCH_SIZE)
+    # bulk_create stamps created_at and updated_at with the time of the seed.
+    for p in planned:
+        p.appraisal.created_at = p.opened_at
+        p.appraisal.updated_at = _last_change(p)
+    Appraisal.objects.bulk_update(appraisals, ["created_at", "updated_at"], batch_size=BATCH_SIZE)
     objectives = [o for p in planned for o in p.objectives]
     Objective.objects.bulk_create([o.objective for o in objectives], batch_size=BATCH_SIZE)
     needs = [need for p in planned for need in p.needs]

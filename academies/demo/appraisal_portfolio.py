@@ -12,6 +12,7 @@ import datetime
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from academies.models import Academy
 from appraisal.models import (
@@ -31,6 +32,7 @@ from .attendance import _insert
 from .staffing import PlannedStaff
 from .structure import BATCH_SIZE, DemoContext
 
+LONDON = ZoneInfo("Europe/London")
 # A member of staff is booked on at most this many events, unless an event
 # would otherwise have no bookings from its audience.
 MAX_BOOKINGS = 2
@@ -72,8 +74,12 @@ def load_portfolio(
     subjects = {subject.code: subject for subject in Subject.objects.filter(trust=ctx.trust)}
     events = _plan_events(ctx, subjects)
     CpdEvent.objects.bulk_create([event for event, _audience in events])
-    bookings = _plan_bookings(rng, ctx.today, people, events)
+    bookings, booked_at = _plan_bookings(rng, ctx.today, people, events)
     CpdBooking.objects.bulk_create(bookings, batch_size=BATCH_SIZE)
+    # bulk_create stamps booked_at with the time of the seed.
+    for booking, moment in zip(bookings, booked_at, strict=True):
+        booking.booked_at = moment
+    CpdBooking.objects.bulk_update(bookings, ["booked_at"], batch_size=BATCH_SIZE)
 
     attended: dict[int, list[CpdBooking]] = {}
     for booking in bookings:
@@ -156,11 +162,13 @@ def _plan_bookings(
     today: datetime.date,
     people: list[PlannedStaff],
     events: list[tuple[CpdEvent, str]],
-) -> list[CpdBooking]:
+) -> tuple[list[CpdBooking], list[datetime.datetime]]:
     """Book up to each event's places from its audience, and mark attendance
-    on events that ended before today."""
+    on events that ended before today. Return the bookings and when each was made."""
     booked_count: dict[int, int] = {}
     bookings = []
+    booked_at = []
+    yesterday = today - datetime.timedelta(days=1)
     for event, audience in events:
         audience_members = [person for person in people if _in_audience(person, audience)]
         eligible = [
@@ -174,6 +182,10 @@ def _plan_bookings(
         for person in rng.sample(eligible, place_count):
             booked_count[person.member.pk] = booked_count.get(person.member.pk, 0) + 1
             booking = CpdBooking(event=event, staff=person.member)
+            booked_on = min(
+                event.starts_on - datetime.timedelta(days=rng.randint(7, 40)), yesterday
+            )
+            booked_at.append(datetime.datetime.combine(booked_on, datetime.time(9), tzinfo=LONDON))
             if rng.random() < CANCELLED_SHARE:
                 booking.status = CpdBooking.Status.CANCELLED
             elif event.ends_on < today:
@@ -183,7 +195,7 @@ def _plan_bookings(
                     else CpdBooking.Attendance.ABSENT
                 )
             bookings.append(booking)
-    return bookings
+    return bookings, booked_at
 
 
 # Portfolio entries -------------------------------------------------------------------
