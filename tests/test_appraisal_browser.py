@@ -8,7 +8,8 @@ import pytest
 import time_machine
 
 from appraisal.measures import measure_values
-from appraisal.models import Appraisal, Measure, Signature
+from appraisal.models import Appraisal, Measure, Signature, Standard, StandardSet
+from appraisal.standards import teachers_standards_ensure
 
 from .browser_support import DEMO_PASSWORD, log_in
 from .factories_appraisal import cycle_2026, make_appraisal
@@ -22,6 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def world():
     with time_machine.travel(TODAY, tick=True):
         world = build_personas()
+        # A migration seeds the Teachers' Standards, but the flush after an
+        # earlier transactional test deletes them.
+        teachers_standards_ensure(StandardSet, Standard)
         for key in ("teacher", "academy_leader"):
             user = world.users[key]
             user.set_password(DEMO_PASSWORD)
