@@ -143,6 +143,67 @@ def test_queries_independent_of_academy_count(monkeypatch):
     assert counted[0] == counted[1]
 
 
+def stage_problems(today: datetime.date) -> list[str]:
+    """Return a line for each appraisal whose status does not match its steps
+    and signatures, or whose last step is not before `today`."""
+    problems = []
+    appraisals = Appraisal.objects.prefetch_related("signatures", "objectives__reviews")
+    for appraisal in appraisals:
+        rank = Status.values.index(appraisal.status)
+        objective_signatures = {
+            s.party
+            for s in appraisal.signatures.all()
+            if s.document == Signature.Document.OBJECTIVES
+        }
+        final_signatures = {
+            s.party
+            for s in appraisal.signatures.all()
+            if s.document == Signature.Document.FINAL_REVIEW
+        }
+        kinds = [{r.kind for r in o.reviews.all()} for o in appraisal.objectives.all()]
+        expected = {
+            "objectives signed by both": rank >= 1,
+            "mid-year reviews": rank >= 2,
+            "final reviews": rank >= 3,
+            "final review signed by both": rank >= 4,
+        }
+        found = {
+            "objectives signed by both": len(objective_signatures) == 2,
+            "mid-year reviews": all(ObjectiveReview.Kind.MID_YEAR in k for k in kinds),
+            "final reviews": all(ObjectiveReview.Kind.FINAL in k for k in kinds),
+            "final review signed by both": len(final_signatures) == 2,
+        }
+        for name, should_hold in expected.items():
+            if found[name] != should_hold:
+                problems.append(f"{appraisal.pk} {appraisal.status}: {name} is {found[name]}")
+        last_step = appraisal.updated_at.astimezone(datetime.UTC).date()
+        if last_step >= today:
+            problems.append(f"{appraisal.pk} {appraisal.status}: last step on {last_step}")
+    return problems
+
+
+@pytest.mark.parametrize("today", ["2026-09-02", "2027-04-20", "2027-08-25"])
+def test_other_dates_stay_consistent(today):
+    day = datetime.date.fromisoformat(today)
+    with (
+        time_machine.travel(datetime.datetime.combine(day, datetime.time(10)), tick=False),
+        transaction.atomic(),
+    ):
+        seed(*TINY[:-2], "--today", today)
+        statuses = set(Appraisal.objects.values_list("status", flat=True))
+        problems = stage_problems(day)
+        missing = StaffMember.objects.exclude(pk__in=trustee_ids()).exclude(
+            appraisals__cycle__academic_year__start_date__lte=day,
+            appraisals__cycle__academic_year__end_date__gte=day,
+        )
+        missing_count = missing.count()
+        transaction.set_rollback(True)
+
+    assert problems == []
+    assert missing_count == 0
+    assert len(statuses) >= 2
+
+
 @pytest.fixture(scope="module")
 def seeded_once(django_db_setup, django_db_blocker):
     """Seed once for the read-only tests below, and empty the database
@@ -175,7 +236,8 @@ def last_cycle() -> AppraisalCycle:
 
 
 def trustee_ids() -> set[int]:
-    """Staff whose only role is trustee: governors, not employees, so not appraised."""
+    """Return the ids of staff whose only role is trustee. Trustees are
+    governors, not employees, so they are not appraised."""
     roles: dict[int, set[str]] = defaultdict(set)
     for staff_id, role in RoleAssignment.objects.values_list("staff_id", "role"):
         roles[staff_id].add(role)
@@ -314,6 +376,10 @@ def test_steps_dated_in_order(seeded):
         assert appraisal.updated_at == max(
             [opened, *done, *(s.signed_at for s in appraisal.signatures.all())]
         )
+
+
+def test_statuses_match_steps(seeded):
+    assert stage_problems(TODAY) == []
 
 
 def test_drafts_have_at_most_one_signature(seeded):
