@@ -477,6 +477,8 @@ def test_development_needs_some_met(seeded):
         assert entry.staff_id == entry.development_need.appraisal.appraisee_id
         assert entry.kind == entry.development_need.suggested_kind
         assert this_year.start_date <= entry.started_on < TODAY
+        found_on = entry.development_need.appraisal.final_reviewed_at.date()
+        assert entry.started_on > found_on
 
 
 def test_linked_measures_by_role(seeded):

@@ -3,9 +3,10 @@
 As of the demo's today, two cycles exist (last academic year and this one)
 with the trust's default deadlines, and one academy has moved this year's
 mid-year review. Every member of staff except trustees, who are not
-employees, gets an appraisal in the current cycle, and those who started
-before last year's mid-year review one in last year's too. Appraisers are
-line managers; the chief executive is appraised by the chair of trustees.
+employees, gets an appraisal in the current cycle. Staff who started
+before last year's mid-year review date also have one in last year's.
+Appraisers are line managers, and the chief executive is appraised by the
+chair of trustees.
 
 Statuses follow the deadlines: once a stage's date has passed, most
 appraisals have done it and a few are overdue. Linked objectives carry a

@@ -226,7 +226,12 @@ def _plan_entries(
     for need in needs:
         if len(entries) >= entry_count or rng.random() >= NEED_MET_SHARE:
             continue
-        started = _day(rng, ctx.current_year.start_date, yesterday)
+        # The need is found at the final review, so the entry starts after it.
+        reviewed = need.appraisal.final_reviewed_at
+        if reviewed is None or reviewed.date() >= yesterday:
+            continue
+        first = max(ctx.current_year.start_date, reviewed.date() + datetime.timedelta(days=1))
+        started = _day(rng, first, yesterday)
         kind = need.suggested_kind or CpdKind.COURSE
         entry = PortfolioEntry(
             staff=member,
