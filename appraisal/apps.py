@@ -1,4 +1,26 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _standards_ensure(sender: Any, **kwargs: Any) -> None:
+    """Put the Teachers' Standards back after a flush.
+
+    Migration 0002 seeds them; a flush (a transactional test's teardown,
+    `manage.py flush`) removes every row and then sends post_migrate, as it
+    does for content types, so the set is recreated here.
+    """
+    from django.db import connections
+
+    from .models import Standard, StandardSet
+    from .standards import teachers_standards_ensure
+
+    using = kwargs.get("using", "default")
+    # After `migrate appraisal zero` the tables are gone and there is nothing to seed.
+    if StandardSet._meta.db_table not in connections[using].introspection.table_names():
+        return
+    teachers_standards_ensure(StandardSet, Standard)
 
 
 class AppraisalConfig(AppConfig):
@@ -9,6 +31,8 @@ class AppraisalConfig(AppConfig):
         from trust import audit
 
         from . import models
+
+        post_migrate.connect(_standards_ensure, sender=self, dispatch_uid="appraisal-standards")
 
         audit.register(models.StandardSet)
         audit.register(models.Standard)
