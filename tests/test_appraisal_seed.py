@@ -592,11 +592,15 @@ def test_every_employee_has_portfolio(seeded):
 
 
 def test_portfolio_entries_dated_and_linked(seeded):
-    entries = PortfolioEntry.objects.prefetch_related("objectives__appraisal")
+    entries = PortfolioEntry.objects.select_related("staff").prefetch_related(
+        "objectives__appraisal"
+    )
     last_year = AcademicYear.objects.get(start_year=2025)
+    yesterday = TODAY - datetime.timedelta(days=1)
 
     for entry in entries:
         assert last_year.start_date <= entry.started_on < TODAY, entry.pk
+        assert entry.started_on >= min(entry.staff.started_on, yesterday), entry.pk
         assert entry.ended_on is None or entry.ended_on >= entry.started_on
         assert entry.hours > 0
         assert entry.cost >= 0
@@ -609,7 +613,7 @@ def test_portfolio_entries_dated_and_linked(seeded):
 
 
 def test_cpd_offer_events_with_bookings(seeded):
-    events = CpdEvent.objects.prefetch_related("bookings")
+    events = CpdEvent.objects.prefetch_related("bookings__staff")
 
     assert 10 <= events.count() <= 14
     assert events.filter(kind="qualification").count() >= 2
@@ -620,6 +624,7 @@ def test_cpd_offer_events_with_bookings(seeded):
         assert bookings, event.title
         for booking in bookings:
             assert booking.booked_at.date() < min(event.starts_on, TODAY)
+            assert booking.booked_at.date() >= booking.staff.started_on
         booked = [b for b in bookings if b.status == CpdBooking.Status.BOOKED]
         assert len(booked) <= event.places
         marked = {b.attendance for b in booked}

@@ -170,7 +170,14 @@ def _plan_bookings(
     booked_at = []
     yesterday = today - datetime.timedelta(days=1)
     for event, audience in events:
-        audience_members = [person for person in people if _in_audience(person, audience)]
+        # Staff book at least a week ahead, so only those in post by then can.
+        latest_start = min(event.starts_on, today) - datetime.timedelta(days=7)
+        audience_members = [
+            person
+            for person in people
+            if _in_audience(person, audience)
+            and (person.member.started_on is None or person.member.started_on <= latest_start)
+        ]
         eligible = [
             person
             for person in audience_members
@@ -182,9 +189,10 @@ def _plan_bookings(
         for person in rng.sample(eligible, place_count):
             booked_count[person.member.pk] = booked_count.get(person.member.pk, 0) + 1
             booking = CpdBooking(event=event, staff=person.member)
-            booked_on = min(
-                event.starts_on - datetime.timedelta(days=rng.randint(7, 40)), yesterday
-            )
+            booked_on = event.starts_on - datetime.timedelta(days=rng.randint(7, 40))
+            if person.member.started_on is not None:
+                booked_on = max(booked_on, person.member.started_on)
+            booked_on = min(booked_on, yesterday)
             booked_at.append(datetime.datetime.combine(booked_on, datetime.time(9), tzinfo=LONDON))
             if rng.random() < CANCELLED_SHARE:
                 booking.status = CpdBooking.Status.CANCELLED
@@ -252,8 +260,9 @@ def _plan_entries(
     )
     if teaching and len(academies) > 1:
         pool.append(None)  # a peer visit to another academy
+    earliest = max(ctx.last_year.start_date, member.started_on or ctx.last_year.start_date)
     for wording in rng.sample(pool, max(0, min(entry_count - len(entries), len(pool)))):
-        started = _day(rng, ctx.last_year.start_date, yesterday)
+        started = _day(rng, earliest, yesterday)
         if wording is None:
             entries.append(_peer_visit(rng, member, started, academies))
             continue
