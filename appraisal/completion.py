@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 
 from academies.models import Academy
-from staff.models import Role, RoleAssignment, StaffMember
 from trust.access import scope_for
 
 from .access import (
@@ -27,6 +26,7 @@ from .access import (
 )
 from .deadlines import STAGES, DeadlineTable, deadline_table, overdue_stages, stage_done
 from .models import Appraisal, AppraisalCycle, Stage, Track
+from .selectors import staff_to_appraise
 
 CENTRAL_TEAM = "Central team"
 ONE_DECIMAL = Decimal("0.1")
@@ -117,23 +117,6 @@ class GroupCompletion:
         """Return (label, counts) for each track, then every track together."""
         rows = [(Track(track).label, counts) for track, counts in self.tracks.items()]
         return [*rows, ("All appraisals", self.all_tracks)]
-
-
-def staff_to_appraise(cycle: AppraisalCycle, today: datetime.date) -> QuerySet[StaffMember]:
-    """Return the staff who should each have an appraisal in `cycle`: those
-    employed at any time in its academic year, except trustees, who govern
-    the trust and are not its employees."""
-    # NOTE: this repeats the rule of appraisal.services.appraisals_open_all,
-    # which does not expose its queryset. Change both together.
-    year = cycle.academic_year
-    trustees = RoleAssignment.objects.filter(role=Role.TRUSTEE).filter(
-        Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-        Q(ends_on__isnull=True) | Q(ends_on__gte=today),
-    )
-    return StaffMember.objects.filter(
-        Q(left_on__isnull=True) | Q(left_on__gte=year.start_date),
-        Q(started_on__isnull=True) | Q(started_on__lte=year.end_date),
-    ).exclude(pk__in=trustees.values("staff_id"))
 
 
 def count_appraisals(

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
+from staff.models import Role, RoleAssignment, StaffMember
 from trust.access import scope_for
 
 from . import access
@@ -190,3 +191,19 @@ def weighting_total(appraisal: Appraisal) -> int:
         return sum(objective.weighting for objective in cache["objectives"])
     total = appraisal.objectives.aggregate(total=Sum("weighting"))["total"]
     return int(total or 0)
+
+
+def staff_to_appraise(cycle: AppraisalCycle, today: datetime.date) -> QuerySet[StaffMember]:
+    """Return the staff who should each have an appraisal in `cycle`: those
+    employed at any time in its academic year, except trustees, who govern
+    the trust and are not its employees. Opening appraisals and the
+    completion counts both use this rule."""
+    year = cycle.academic_year
+    trustees = RoleAssignment.objects.filter(role=Role.TRUSTEE).filter(
+        Q(starts_on__isnull=True) | Q(starts_on__lte=today),
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+    )
+    return StaffMember.objects.filter(
+        Q(left_on__isnull=True) | Q(left_on__gte=year.start_date),
+        Q(started_on__isnull=True) | Q(started_on__lte=year.end_date),
+    ).exclude(pk__in=trustees.values("staff_id"))

@@ -50,6 +50,7 @@ from .models import (
     StandardSet,
     Track,
 )
+from .selectors import staff_to_appraise
 from .standards import TEACHERS_STANDARDS
 
 Status = Appraisal.Status
@@ -567,20 +568,15 @@ def appraisals_open_all(
         )
 
     today = clock.today()
-    staff = StaffMember.objects.select_related("line_manager").exclude(appraisals__cycle=cycle)
+    staff = (
+        staff_to_appraise(cycle, today)
+        .select_related("line_manager")
+        .exclude(appraisals__cycle=cycle)
+    )
     if academy is not None:
         staff = staff.filter(academy=academy)
     else:
         staff = staff.filter(Q(academy__trust_id=trust_id) | Q(academy__isnull=True))
-    staff = staff.filter(
-        Q(left_on__isnull=True) | Q(left_on__gte=year.start_date),
-        Q(started_on__isnull=True) | Q(started_on__lte=year.end_date),
-    )
-    trustees = RoleAssignment.objects.filter(role=Role.TRUSTEE).filter(
-        Q(starts_on__isnull=True) | Q(starts_on__lte=today),
-        Q(ends_on__isnull=True) | Q(ends_on__gte=today),
-    )
-    staff = staff.exclude(pk__in=trustees.values("staff_id"))
     members = list(staff)
     if not members:
         return 0

@@ -114,6 +114,8 @@ def nav_items(user: Any) -> list[NavItem]:
         Role.TRUST_LEADER, Role.TRUST_HR, Role.TRUSTEE, Role.HEADTEACHER, Role.ACADEMY_LEADER
     ):
         items.append(("Appraisal completion", _url("appraisal:completion")))
+    if user.is_superuser or scope.has_role(Role.TRUST_HR, Role.TRUST_LEADER):
+        items.append(("Appraisal cycles", _url("appraisal:cycles")))
     if user.is_superuser or scope.has_role(
         Role.TRUST_LEADER, Role.TRUST_HR, Role.TRUST_ADMIN, Role.HEADTEACHER, Role.ACADEMY_LEADER
     ):
