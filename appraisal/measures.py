@@ -813,12 +813,31 @@ def measure_values(
 ) -> dict[int, MeasureValue]:
     """Compute the live value of each objective that has a measure, keyed by objective id.
 
-    Objectives without a measure, or whose scope fields are incomplete, are
-    left out of the result.
+    An objective of an earlier cycle is measured as of the last day of its
+    academic year, so last year's record shows last year's classes and
+    figures rather than this year's. Objectives without a measure, or whose
+    scope fields are incomplete, are left out of the result.
     """
     measured = [o for o in objectives if o.measure and _complete(o)]
     if not measured:
         return {}
+    year_ends = dict(
+        Objective.objects.filter(pk__in=[o.pk for o in measured]).values_list(
+            "pk", "appraisal__cycle__academic_year__end_date"
+        )
+    )
+    by_day: dict[datetime.date, list[Objective]] = {}
+    for objective in measured:
+        end = year_ends.get(objective.pk)
+        day = min(today, end) if end is not None else today
+        by_day.setdefault(day, []).append(objective)
+    values: dict[int, MeasureValue] = {}
+    for day, group in by_day.items():
+        values.update(_values_on(group, day))
+    return values
+
+
+def _values_on(measured: list[Objective], today: datetime.date) -> dict[int, MeasureValue]:
     places = _places(measured)
     values: dict[int, MeasureValue] = {}
     tmg = [o for o in measured if o.measure in TMG_MEASURES]

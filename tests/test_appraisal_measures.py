@@ -944,3 +944,23 @@ def test_target_rule_property(tenths, extra):
 
     allowed = 0 <= target <= 100 and extra == 0
     assert (errors == {}) is allowed, (target, errors)
+
+
+def test_an_earlier_cycle_is_measured_at_the_end_of_its_year(world):
+    from appraisal.models import AppraisalCycle
+
+    last_year = AcademicYearFactory(trust=world.academic_year.trust, start_year=2025)
+    cycle = AppraisalCycle.objects.create(academic_year=last_year)
+    old = make_appraisal(cycle, world.staff["teacher"], world.staff["headteacher"], objectives=())
+    group = world.tutor_groups["9A"]
+    earlier = objective(
+        world, Measure.ATTENDANCE, MeasureScope.TUTOR_GROUP, "95.0", old, measure_tutor_group=group
+    )
+    current = objective(
+        world, Measure.ATTENDANCE, MeasureScope.TUTOR_GROUP, "95.0", measure_tutor_group=group
+    )
+
+    values = measure_values([earlier, current], TODAY.date())
+
+    assert values[earlier.pk].basis == "Attendance 01/09/2025 to 31/08/2026"
+    assert values[current.pk].basis == "Attendance 01/09/2026 to 04/12/2026"
