@@ -231,6 +231,29 @@ def _status_parameter(request: HttpRequest) -> str:
     return raw
 
 
+def _appraisees_title(scope: Any, *, mine: bool, academy_id: int | None) -> str:
+    """Return the heading of the appraisees page: a headteacher's or trust HR's
+    list covers an academy or the whole trust, not only their own appraisees."""
+    led_academy_ids = set(scope.headteacher_academy_ids)
+    if mine or not (scope.all_appraisals or led_academy_ids):
+        return "My appraisees"
+    if academy_id is not None and (scope.all_appraisals or academy_id in led_academy_ids):
+        led_academy_ids = {academy_id}
+    elif scope.all_appraisals:
+        return "All appraisals"
+
+    names = list(
+        Academy.objects.filter(pk__in=led_academy_ids)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    if not names:
+        return "My appraisees"
+    if len(names) == 1:
+        return f"Appraisals at {names[0]}"
+    return f"Appraisals at {', '.join(names[:-1])} and {names[-1]}"
+
+
 @login_required
 @handles_invalid_parameters
 def appraisees(request: HttpRequest) -> HttpResponse:
@@ -241,7 +264,7 @@ def appraisees(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     cycle = selectors.current_cycle(today)
     context: dict[str, Any] = {
-        "page_title": "My appraisees",
+        "page_title": _appraisees_title(scope, mine=False, academy_id=None),
         "cycle": cycle,
         "statuses": Appraisal.Status.choices,
         "today": today,
@@ -269,6 +292,7 @@ def appraisees(request: HttpRequest) -> HttpResponse:
         visible = visible.filter(status=status)
     if mine:
         visible = visible.filter(appraiser_id=scope.staff_id)
+    context["page_title"] = _appraisees_title(scope, mine=mine, academy_id=academy_id)
 
     ordered = (
         visible.select_related("appraisee", "appraiser", "academy")
