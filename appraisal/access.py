@@ -162,6 +162,12 @@ def can_run_cpd_offer(user: Any, event: CpdEvent | None = None) -> bool:
     return event.host_academy_id is not None and event.host_academy_id in scope.academy_ids
 
 
+def cpd_summary_includes_central_team(user: Any) -> bool:
+    """Return whether the CPD summary shows `user` the central team (staff with
+    no academy). Only trust-wide CPD roles see it, not academy leaders."""
+    return bool(user.is_superuser or scope_for(user).has_role(*TRUST_CPD_ROLES))
+
+
 def cpd_summary_academies(user: Any) -> QuerySet[Academy]:
     """Academies whose CPD hours and cost `user` may read (leaders only)."""
     scope = scope_for(user)

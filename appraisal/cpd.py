@@ -625,6 +625,10 @@ class CpdSummary:
         return str(CpdKind(kind).label)
 
 
+# The summary row of staff who work for the trust rather than one academy.
+CENTRAL_TEAM_LABEL = "Central team"
+
+
 def _current_staff(start: datetime.date, end: datetime.date) -> Q:
     """Staff employed at some point between `start` and `end`."""
     return (Q(started_on__isnull=True) | Q(started_on__lte=end)) & (
@@ -633,26 +637,35 @@ def _current_staff(start: datetime.date, end: datetime.date) -> Q:
 
 
 def cpd_summary(
-    academies: Iterable[Academy], start: datetime.date, end: datetime.date
+    academies: Iterable[Academy],
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    central_team: bool = False,
 ) -> CpdSummary:
     """Sum CPD hours and cost of the portfolio entries started between `start`
     and `end` (inclusive) by the staff of `academies`, per academy and per
     staff group (post type), by kind.
 
-    The trust total is the sum of the academy rows, which equals the sum of
-    the staff group rows. Staff counts are the staff employed in the range.
-    Two queries, whatever the number of academies or entries.
+    With `central_team`, staff with no academy get a "Central team" row after
+    the academies. The trust total is the sum of those rows, which equals the
+    sum of the staff group rows. Staff counts are the staff employed in the
+    range. Two queries, whatever the number of academies or entries.
     """
     academy_list = sorted(academies, key=lambda a: a.name)
     ids = [a.pk for a in academy_list]
-    by_academy = {a.pk: Tally(label=a.name) for a in academy_list}
+    by_academy: dict[int | None, Tally] = {a.pk: Tally(label=a.name) for a in academy_list}
     by_group = {value: Tally(label=str(label)) for value, label in PostType.choices}
+    staff_in_rows = Q(academy_id__in=ids)
+    if central_team:
+        by_academy[None] = Tally(label=CENTRAL_TEAM_LABEL)
+        staff_in_rows |= Q(academy__isnull=True)
 
-    # NOTE: entries of the central team (staff with no academy) are left out,
-    # because the summary is per academy.
     sums = (
         PortfolioEntry.objects.filter(
-            staff__academy_id__in=ids, started_on__gte=start, started_on__lte=end
+            staff__in=StaffMember.objects.filter(staff_in_rows),
+            started_on__gte=start,
+            started_on__lte=end,
         )
         .values("staff__academy_id", "staff__post_type", "kind")
         .annotate(entries=Count("pk"), hours=Sum("hours"), cost=Sum("cost"))
@@ -670,7 +683,7 @@ def cpd_summary(
         group.add(row["kind"], row["entries"], hours, cost)
 
     headcounts = (
-        StaffMember.objects.filter(_current_staff(start, end), academy_id__in=ids)
+        StaffMember.objects.filter(_current_staff(start, end), staff_in_rows)
         .values("academy_id", "post_type")
         .annotate(count=Count("pk"))
         .order_by()

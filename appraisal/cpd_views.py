@@ -492,7 +492,12 @@ def summary_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("The CPD summary is for trust and academy leaders.")
     year, start, end = _summary_range(request)
     fmt = _export_format(request)
-    summary = cpd_summary(academies, start, end)
+    summary = cpd_summary(
+        academies,
+        start,
+        end,
+        central_team=access.cpd_summary_includes_central_team(request.user),
+    )
 
     if fmt:
         return export_response(  # type: ignore[return-value]

@@ -73,7 +73,7 @@ def _seed_entries(world: World) -> None:
     # Outside the academic year: the day before it starts, and the day after it ends.
     world.entry(teacher, CpdKind.COURSE, datetime.date(2026, 8, 31), "100.0", "999.00")
     world.entry(teacher, CpdKind.COURSE, datetime.date(2027, 9, 1), "100.0", "999.00")
-    # The central team has no academy, so a per-academy summary leaves it out.
+    # The central team has no academy: only trust-wide readers see its row.
     world.entry(world.p.staff["trust_hr"], CpdKind.COURSE, datetime.date(2026, 10, 1), "9.0", "9")
 
 
@@ -235,7 +235,7 @@ def test_summary_page_figures(client, world):
     body = client.get(reverse("appraisal:cpd-summary")).content.decode()
 
     assert "01/09/2026 and 31/08/2027" in body
-    assert "17.0 hours of CPD and £187.50 in 5 portfolio entries, for 11 members of staff" in body
+    assert "26.0 hours of CPD and £196.50 in 6 portfolio entries, for 15 members of staff" in body
     assert "<svg" in body
     assert "Data behind the chart" in body
     assert "Teaching assistant" in body
@@ -259,7 +259,7 @@ def test_summary_page_date_filters(client, world):
     response = client.get(
         reverse("appraisal:cpd-summary"), {"from": "01/10/2026", "to": "30/11/2026"}
     )
-    assert "6.5 hours of CPD" in response.content.decode()
+    assert "15.5 hours of CPD" in response.content.decode()
     last_year = client.get(reverse("appraisal:cpd-summary"), {"year": "2025"})
     assert "01/09/2025 and 31/08/2026" in last_year.content.decode()
     assert "100.0 hours of CPD" in last_year.content.decode()
@@ -314,7 +314,7 @@ def test_summary_csv_rows(client, world):
     assert rows[0] == ["Breakdown", "Name", "Kind", "Staff", "Entries", "Hours", "Cost (£)"]
     assert ["Academy", "Oak Academy", "Course", "", "", "9.0", "165.50"] in rows
     assert ["Staff group", "Support staff", "All kinds", "1", "1", "1.5", "10.00"] in rows
-    assert ["Trust", "Trust total", "All kinds", "11", "5", "17.0", "187.50"] in rows
+    assert ["Trust", "Trust total", "All kinds", "15", "6", "26.0", "196.50"] in rows
 
 
 def test_summary_csv_neutralises_formulas(client, world):
@@ -335,8 +335,8 @@ def test_summary_xlsx_numbers(client, world):
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     total = next(row for row in rows if row[1] == "Trust total" and row[2] == "All kinds")
-    assert total[5] == 17
-    assert total[6] == 187.5
+    assert total[5] == 26
+    assert total[6] == 196.5
 
 
 def test_summary_export_rows_total_matches(world):
