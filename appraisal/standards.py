@@ -20,22 +20,35 @@ TEACHERS_STANDARDS_ROWS: list[tuple[str, str]] = [
 
 
 def teachers_standards_ensure(standard_set_model: Any, standard_model: Any) -> Any:
-    """Create the Teachers' Standards set if it is missing and return it.
+    """Create the Teachers' Standards set and any of its missing standards, and
+    return the set.
 
-    Takes the model classes so the data migration can pass its historical ones.
+    Takes the model classes so the data migration can pass its historical
+    ones. Rows are inserted with bulk_create: this is reference data, put
+    back after a flush, not a change anyone made, so it writes no audit
+    record.
     """
-    standard_set, _ = standard_set_model.objects.get_or_create(
-        name=TEACHERS_STANDARDS,
-        defaults={
-            "description": "Part One (teaching) and Part Two (personal and professional "
+    standard_set = standard_set_model.objects.filter(name=TEACHERS_STANDARDS).first()
+    if standard_set is None:
+        standard_set = standard_set_model(
+            name=TEACHERS_STANDARDS,
+            description="Part One (teaching) and Part Two (personal and professional "
             "conduct). Part Two is not graded.",
-            "post_types": ["teacher", "leadership"],
-        },
+            post_types=["teacher", "leadership"],
+        )
+        standard_set_model.objects.bulk_create([standard_set])
+    present = set(
+        standard_model.objects.filter(standard_set=standard_set).values_list("code", flat=True)
     )
-    for position, (code, title) in enumerate(TEACHERS_STANDARDS_ROWS, start=1):
-        standard_model.objects.get_or_create(
+    standard_model.objects.bulk_create(
+        standard_model(
             standard_set=standard_set,
             code=code,
-            defaults={"title": title, "position": position, "graded": code != "Part Two"},
+            title=title,
+            position=position,
+            graded=code != "Part Two",
         )
+        for position, (code, title) in enumerate(TEACHERS_STANDARDS_ROWS, start=1)
+        if code not in present
+    )
     return standard_set
