@@ -193,7 +193,9 @@ class CycleViewSet(
         # Opening the cycle and replacing its default dates is one change, so
         # a rejected date leaves no cycle behind.
         with transaction.atomic():
-            cycle = services.cycle_create(request.user, year)
+            cycle = services.cycle_create(
+                request.user, year, uses_pay_recommendation=data["uses_pay_recommendation"]
+            )
             if dates:
                 try:
                     services.deadlines_set(request.user, cycle, dates=dates)

@@ -568,6 +568,11 @@ class CycleCreateInput(serializers.Serializer):
         default=list,
         help_text="Trust deadlines that replace the defaults, by track and stage.",
     )
+    uses_pay_recommendation = BooleanInput(
+        required=False,
+        default=True,
+        help_text="False when the cycle's final reviews record no pay recommendation.",
+    )
 
 
 class AppraisalCreateInput(serializers.Serializer):

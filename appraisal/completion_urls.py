@@ -8,6 +8,7 @@ urlpatterns: list = [
     path("cycles/", cycle_views.cycle_list, name="cycles"),
     path("cycles/new/", cycle_views.cycle_create, name="cycle-create"),
     path("cycles/<int:pk>/deadlines/", cycle_views.cycle_deadlines, name="cycle-deadlines"),
+    path("cycles/<int:pk>/settings/", cycle_views.cycle_settings, name="cycle-settings"),
     path(
         "cycles/<int:pk>/academies/<int:academy_pk>/deadlines/",
         cycle_views.academy_deadlines,

@@ -53,6 +53,14 @@ class DescribedForm(forms.Form):
             self.add_error(name if name in self.fields else None, messages)
 
 
+def pay_recommendation_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label="Final reviews record a pay recommendation",
+        required=False,
+        help_text="Untick when the trust's pay policy does not link pay to appraisal.",
+    )
+
+
 class CycleCreateForm(DescribedForm):
     academic_year = forms.ModelChoiceField(
         label="Academic year",
@@ -61,7 +69,10 @@ class CycleCreateForm(DescribedForm):
         help_text="Only academic years without an appraisal cycle are listed.",
     )
 
+    uses_pay_recommendation = pay_recommendation_field()
+
     def __init__(self, *args: Any, years: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"uses_pay_recommendation": True})
         super().__init__(*args, **kwargs)
         field = self.fields["academic_year"]
         assert isinstance(field, forms.ModelChoiceField)
@@ -70,6 +81,10 @@ class CycleCreateForm(DescribedForm):
         field.error_messages["invalid_choice"] = (
             "That academic year is not in the list: it has a cycle already or is not recorded."
         )
+
+
+class CycleSettingsForm(DescribedForm):
+    uses_pay_recommendation = pay_recommendation_field()
 
 
 class DeadlinesForm(DescribedForm):

@@ -18,7 +18,13 @@ from academies.models import AcademicYear, Academy
 from . import services
 from .access import can_run_cycles, can_set_academy_deadlines
 from .completion import deadline_academies
-from .cycle_forms import CycleCreateForm, DeadlinesForm, DescribedForm, OpenAllForm
+from .cycle_forms import (
+    CycleCreateForm,
+    CycleSettingsForm,
+    DeadlinesForm,
+    DescribedForm,
+    OpenAllForm,
+)
 from .deadlines import STAGES, cycle_window, deadline_table, default_deadlines
 from .models import Appraisal, AppraisalCycle, Deadline, Stage, Track
 
@@ -119,7 +125,11 @@ def cycle_create(request: HttpRequest) -> HttpResponse:
         return _form_page(request, "appraisal/cycle_create.html", form, context)
     if form.is_valid():
         try:
-            cycle = services.cycle_create(request.user, form.cleaned_data["academic_year"])
+            cycle = services.cycle_create(
+                request.user,
+                form.cleaned_data["academic_year"],
+                uses_pay_recommendation=form.cleaned_data["uses_pay_recommendation"],
+            )
         except ValidationError as error:
             form.add_service_errors(error)
         else:
@@ -160,6 +170,34 @@ def cycle_deadlines(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Saved the trust's deadlines for {year.name}.")
             return redirect("appraisal:cycles")
     return _form_page(request, "appraisal/cycle_deadlines.html", form, context, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cycle_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn a cycle's pay recommendation on or off."""
+    _require_cycle_runner(request)
+    cycle = get_object_or_404(AppraisalCycle.objects.select_related("academic_year"), pk=pk)
+    year = cycle.academic_year
+    context = {"page_title": f"Settings of the {year.name} appraisal cycle", "cycle": cycle}
+    if request.method == "GET":
+        form = CycleSettingsForm(initial={"uses_pay_recommendation": cycle.uses_pay_recommendation})
+        return _form_page(request, "appraisal/cycle_settings.html", form, context)
+    form = CycleSettingsForm(request.POST)
+    if form.is_valid():
+        uses_pay = form.cleaned_data["uses_pay_recommendation"]
+        try:
+            services.cycle_settings_set(request.user, cycle, uses_pay_recommendation=uses_pay)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            recorded = "record" if uses_pay else "do not record"
+            messages.success(
+                request,
+                f"Saved: final reviews of the {year.name} cycle {recorded} a pay recommendation.",
+            )
+            return redirect("appraisal:cycles")
+    return _form_page(request, "appraisal/cycle_settings.html", form, context, status=400)
 
 
 @login_required

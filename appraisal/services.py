@@ -185,8 +185,12 @@ def _required_text(value: Any, field: str, missing: str, errors: _Errors) -> str
 
 
 @transaction.atomic
-def cycle_create(actor: Any, academic_year: AcademicYear) -> AppraisalCycle:
-    """Create the appraisal cycle of `academic_year` with the trust's default deadlines."""
+def cycle_create(
+    actor: Any, academic_year: AcademicYear, *, uses_pay_recommendation: bool = True
+) -> AppraisalCycle:
+    """Create the appraisal cycle of `academic_year` with the trust's default
+    deadlines. With `uses_pay_recommendation` False, final reviews record no
+    pay recommendation."""
     if not access.can_run_cycles(actor):
         raise PermissionDenied("Only trust HR and trust leaders open an appraisal cycle.")
     if AppraisalCycle.objects.filter(academic_year=academic_year).exists():
@@ -203,7 +207,10 @@ def cycle_create(actor: Any, academic_year: AcademicYear) -> AppraisalCycle:
         try:
             # A savepoint, so the outer transaction survives the rejected insert.
             with transaction.atomic():
-                cycle = AppraisalCycle.objects.create(academic_year=academic_year)
+                cycle = AppraisalCycle.objects.create(
+                    academic_year=academic_year,
+                    uses_pay_recommendation=uses_pay_recommendation,
+                )
         except IntegrityError:
             raise ValidationError(
                 {
@@ -215,6 +222,38 @@ def cycle_create(actor: Any, academic_year: AcademicYear) -> AppraisalCycle:
             ) from None
         for (track, stage), due in default_deadlines(academic_year).items():
             Deadline.objects.create(cycle=cycle, academy=None, track=track, stage=stage, due=due)
+    return cycle
+
+
+@transaction.atomic
+def cycle_settings_set(
+    actor: Any, cycle: AppraisalCycle, *, uses_pay_recommendation: bool
+) -> AppraisalCycle:
+    """Turn the pay recommendation of a cycle's final reviews on or off.
+
+    Turning it off is rejected once a final review of the cycle has recorded
+    a pay recommendation, because the records would then hide it.
+    """
+    if not access.can_run_cycles(actor):
+        raise PermissionDenied("Only trust HR and trust leaders change an appraisal cycle.")
+    cycle = AppraisalCycle.objects.select_for_update().get(pk=cycle.pk)
+    if not uses_pay_recommendation and cycle.uses_pay_recommendation:
+        recorded = cycle.appraisals.exclude(pay_recommendation="").count()
+        if recorded:
+            reviews = "final review records" if recorded == 1 else "final reviews record"
+            raise ValidationError(
+                {
+                    "uses_pay_recommendation": [
+                        f"{recorded} {reviews} a pay recommendation in the "
+                        f"{cycle.academic_year.name} cycle already, so pay recommendations "
+                        "cannot be turned off for it."
+                    ]
+                }
+            )
+    if cycle.uses_pay_recommendation != uses_pay_recommendation:
+        with audit.acting_as(actor):
+            cycle.uses_pay_recommendation = uses_pay_recommendation
+            cycle.save(update_fields=["uses_pay_recommendation"])
     return cycle
 
 
