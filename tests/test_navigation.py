@@ -100,3 +100,36 @@ def test_my_classes_links_todays_registers(world, client):
 
     assert f'href="/attendance/registers/{group.pk}/2026-12-04/AM/"' in body
     assert f'href="/attendance/registers/{group.pk}/2026-12-04/PM/"' in body
+
+
+@pytest.mark.parametrize(
+    ("persona", "label"),
+    [
+        ("teacher", "My appraisees"),
+        ("head_of_year", "My appraisees"),
+        ("headteacher", "Appraisals"),
+        ("trust_hr", "Appraisals"),
+    ],
+)
+def test_appraisal_list_link_names_what_it_lists(world, persona, label):
+    links = labels(world.users[persona])
+
+    assert label in links
+    assert "CPD portfolio" in links
+    assert "CPD offer" in links
+
+
+@pytest.mark.parametrize(
+    ("persona", "shown"),
+    [
+        ("trust_hr", True),
+        ("trust_leader", True),
+        ("trustee", True),
+        ("headteacher", True),
+        ("academy_leader", True),
+        ("teacher", False),
+        ("head_of_year", False),
+    ],
+)
+def test_completion_link_for_leaders_and_trustees(world, persona, shown):
+    assert ("Appraisal completion" in labels(world.users[persona])) is shown

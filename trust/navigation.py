@@ -107,7 +107,13 @@ def nav_items(user: Any) -> list[NavItem]:
     if scope.staff_id:
         items.append(("My appraisal", _url("my-appraisal")))
         if not scope.is_trustee_only:
-            items.append(("My appraisees", _url("appraisal:appraisees")))
+            # Headteachers and trust HR list every appraisal they may read there.
+            label = (
+                "Appraisals"
+                if scope.all_appraisals or scope.headteacher_academy_ids
+                else "My appraisees"
+            )
+            items.append((label, _url("appraisal:appraisees")))
             items.append(("CPD portfolio", _url("appraisal:portfolio")))
             items.append(("CPD offer", _url("appraisal:cpd-offer")))
     if user.is_superuser or scope.has_role(
