@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from academies.models import Academy, TutorGroup, YearGroup
 from progress.models import Subject
-from staff.models import StaffMember
+from staff.models import Role, RoleAssignment, StaffMember
 
 from .models import Appraisal, Measure, MeasureScope, Objective, Outcome, Signature, Standard
 
@@ -270,26 +270,53 @@ class AppraiserForm(forms.Form):
         queryset=StaffMember.objects.none(),
         label="Appraiser",
         empty_label="Choose a member of staff",
-        help_text="Current staff of the appraisee's academy. A signature the previous "
-        "appraiser gave on a document the appraisee has not yet signed is removed.",
+        help_text="Current staff of the appraisee's academy and of the trust's central team. "
+        "A signature the previous appraiser gave on a document the appraisee has not yet "
+        "signed is removed.",
         error_messages={
+            "required": "Choose the appraiser from the list.",
             "invalid_choice": "Staff member %(value)s is not one of the choices: choose a "
-            "current member of staff of the appraisee's academy other than the appraisee."
+            "current member of staff of the appraisee's academy or the central team, other "
+            "than the appraisee.",
         },
     )
 
     def __init__(self, *args: Any, appraisal: Appraisal, today: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        staff = StaffMember.objects.exclude(pk=appraisal.appraisee_id).filter(
-            Q(left_on__isnull=True) | Q(left_on__gte=today)
-        )
-        if appraisal.academy_id:
-            staff = staff.filter(academy_id=appraisal.academy_id)
-        else:
-            staff = staff.filter(academy__isnull=True)
         field: Any = self.fields["appraiser"]
-        field.queryset = staff.order_by("last_name", "first_name")
-        field.label_from_instance = lambda member: f"{member.full_name} ({member.job_title})"
+        field.queryset = appraiser_choices(appraisal, today)
+        field.label_from_instance = lambda member: (
+            f"{member.full_name} ({member.job_title}, {member.workplace})"
+        )
+
+
+def appraiser_choices(appraisal: Appraisal, today: Any) -> QuerySet[StaffMember]:
+    """Return the staff who may appraise `appraisal`: current staff of the
+    appraisee's academy and of the central team, and the current appraiser
+    wherever they work. The appraisee and staff who have left are never offered.
+
+    A trustee governs the trust and is not one of its staff, so someone whose
+    only current role is trustee is left out.
+    """
+    current_roles = RoleAssignment.objects.filter(
+        Q(starts_on__isnull=True) | Q(starts_on__lte=today),
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+    )
+    trustees = current_roles.filter(role=Role.TRUSTEE).values("staff_id")
+    other_roles = current_roles.exclude(role=Role.TRUSTEE).values("staff_id")
+    trustee_only = Q(pk__in=trustees) & ~Q(pk__in=other_roles)
+    own_academy = Q(academy_id=appraisal.academy_id) if appraisal.academy_id else Q(pk__in=[])
+    central_team = Q(academy__isnull=True) & ~trustee_only
+    offered = own_academy | central_team
+    if appraisal.appraiser_id:
+        offered |= Q(pk=appraisal.appraiser_id)
+    return (
+        StaffMember.objects.filter(offered)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gte=today))
+        .exclude(pk=appraisal.appraisee_id)
+        .select_related("academy")
+        .order_by("last_name", "first_name", "pk")
+    )
 
 
 class AnnotationForm(forms.Form):

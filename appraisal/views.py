@@ -737,7 +737,7 @@ def final_review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def appraiser_change(request: HttpRequest, pk: int) -> HttpResponse:
-    """Give the appraisal another appraiser from the appraisee's academy."""
+    """Give the appraisal another appraiser from the appraisee's academy or the central team."""
     appraisal = _visible(request, pk)
     _require(
         access.can_assign_appraiser(request.user, appraisal),
