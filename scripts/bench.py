@@ -204,6 +204,22 @@ def measure_pages(timer: Timer) -> dict[str, Any]:
 
                 timer.measure(label, open_dashboard, repeat=10, budget_ms=300)
 
+    # Appraisal: a teacher's own page with its live measures, the trust's
+    # completion view and the list of every appraisal trust HR reads.
+    hr = client_for("trust.hr")
+    teacher = client_for("teacher")
+    for label, client, path in [
+        ("my appraisal", teacher, "/my-appraisal/"),
+        ("appraisal completion (trust)", leader, "/appraisal/completion/trust/"),
+        ("appraisals list (trust HR)", hr, "/appraisal/appraisees/"),
+    ]:
+        if client.get(path).status_code == 200:
+
+            def open_appraisal(index: int, client: Client = client, path: str = path) -> Any:
+                return client.get(path)
+
+            timer.measure(label, open_appraisal, repeat=10, budget_ms=300)
+
     # Each tutor group's register saved once for this morning; the table names the median size.
     groups = [
         group
