@@ -181,7 +181,12 @@ class SignForm(forms.Form):
         choices=[("yes", "I agree"), ("no", "I disagree")],
         widget=forms.RadioSelect,
         label="Do you agree?",
-        initial="yes",
+        # No choice is preselected, so an appraisee who means to disagree is
+        # never recorded as agreeing by default.
+        error_messages={
+            "required": "Choose 'I agree' or 'I disagree' before signing.",
+            "invalid_choice": "'%(value)s' is not a choice; choose 'I agree' or 'I disagree'.",
+        },
     )
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

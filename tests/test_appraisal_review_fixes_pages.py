@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from appraisal.models import Appraisal
+from appraisal.models import Appraisal, Signature
 
 from .factories import StaffFactory
 from .factories_appraisal import cycle_2026, make_appraisal
@@ -114,3 +114,75 @@ def test_headteacher_appraiser_set_to_central_team(client, world):
     assert response.status_code == 302
     appraisal.refresh_from_db()
     assert appraisal.appraiser == world.staff["trust_leader"]
+
+
+# Signing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [(Status.DRAFT, "appraisal:objectives-sign"), (Status.FINAL_REVIEWED, "appraisal:final-sign")],
+)
+def test_appraisee_sign_form_preselects_nothing(client, world, status, name):
+    appraisal = appraisal_of(world, status=status)
+
+    response = get(client, world.users["teacher"], name, appraisal.pk)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'value="yes"' in body
+    assert 'value="no"' in body
+    assert "checked" not in body
+
+
+@pytest.mark.parametrize(
+    ("status", "name", "document"),
+    [
+        (Status.DRAFT, "appraisal:objectives-sign", Signature.Document.OBJECTIVES),
+        (Status.FINAL_REVIEWED, "appraisal:final-sign", Signature.Document.FINAL_REVIEW),
+    ],
+)
+def test_appraisee_sign_without_choice_is_400(client, world, status, name, document):
+    appraisal = appraisal_of(world, status=status)
+
+    response = post(
+        client, world.users["teacher"], name, appraisal.pk, comment="Objective two is unfair."
+    )
+
+    assert response.status_code == 400
+    assert "Do you agree?: Choose 'I agree' or 'I disagree' before signing." in visible_text(
+        response
+    )
+    assert not Signature.objects.filter(
+        appraisal=appraisal, document=document, party=Signature.Party.APPRAISEE
+    ).exists()
+
+
+def test_appraisee_agrees_with_comment(client, world):
+    appraisal = appraisal_of(world)
+
+    response = post(
+        client,
+        world.users["teacher"],
+        "appraisal:objectives-sign",
+        appraisal.pk,
+        agrees="yes",
+        comment="Agreed at our meeting.",
+    )
+
+    assert response.status_code == 302
+    signature = Signature.objects.get(appraisal=appraisal, party=Signature.Party.APPRAISEE)
+    assert signature.agrees is True
+    assert signature.comment == "Agreed at our meeting."
+
+
+def test_appraiser_signs_without_choice(client, world):
+    appraisal = appraisal_of(world)
+
+    response = post(
+        client, world.users["academy_leader"], "appraisal:objectives-sign", appraisal.pk
+    )
+
+    assert response.status_code == 302
+    signature = Signature.objects.get(appraisal=appraisal, party=Signature.Party.APPRAISER)
+    assert signature.agrees is True
