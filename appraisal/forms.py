@@ -224,6 +224,10 @@ class AppraiserReviewForm(forms.Form):
         choices=[("", "Not decided yet"), *Outcome.choices],
         required=False,
         label="Outcome",
+        error_messages={
+            "invalid_choice": "Outcome '%(value)s' is not one of the choices; choose met, "
+            "partly met, not met or not applicable."
+        },
         help_text="Not applicable leaves the objective out of the summary.",
     )
 
@@ -243,7 +247,13 @@ class MidYearForm(forms.Form):
 
 
 class FinalReviewForm(forms.Form):
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Summary of the year")
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Summary of the year",
+        error_messages={
+            "required": "The summary of the year is missing; enter how the year went overall."
+        },
+    )
     pay_recommendation = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
@@ -279,7 +289,7 @@ class AppraiserForm(forms.Form):
         "A signature the previous appraiser gave on a document the appraisee has not yet "
         "signed is removed.",
         error_messages={
-            "required": "Choose the appraiser from the list.",
+            "required": "The appraiser is missing; choose one from the list.",
             "invalid_choice": "Staff member %(value)s is not one of the choices: choose a "
             "current member of staff of the appraisee's academy or the central team, other "
             "than the appraisee.",
@@ -328,6 +338,7 @@ class AnnotationForm(forms.Form):
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Note",
+        error_messages={"required": "The note is missing; enter the text to add to the record."},
         help_text="The record is signed off, so it cannot be changed; a note is added "
         "beneath it with your name and the date.",
     )

@@ -186,3 +186,59 @@ def test_appraiser_signs_without_choice(client, world):
     assert response.status_code == 302
     signature = Signature.objects.get(appraisal=appraisal, party=Signature.Party.APPRAISER)
     assert signature.agrees is True
+
+
+# Required fields ---------------------------------------------------------------------------
+
+
+def test_final_review_without_summary_names_field(client, world):
+    appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
+
+    response = post(client, world.users["academy_leader"], "appraisal:final-review", appraisal.pk)
+
+    assert response.status_code == 400
+    body = visible_text(response)
+    assert (
+        "Summary of the year: The summary of the year is missing; enter how the year went "
+        "overall." in body
+    )
+    assert "This field is required" not in body
+
+
+def test_annotation_without_text_names_field(client, world):
+    appraisal = appraisal_of(world, status=Status.SIGNED_OFF)
+
+    response = post(client, world.users["teacher"], "appraisal:annotate", appraisal.pk)
+
+    assert response.status_code == 400
+    body = visible_text(response)
+    assert "Note: The note is missing; enter the text to add to the record." in body
+    assert "This field is required" not in body
+
+
+def test_appraiser_change_without_choice_names_field(client, world):
+    appraisal = appraisal_of(world)
+
+    response = post(client, world.users["headteacher"], "appraisal:appraiser", appraisal.pk)
+
+    assert response.status_code == 400
+    body = visible_text(response)
+    assert "Appraiser: The appraiser is missing; choose one from the list." in body
+    assert "This field is required" not in body
+
+
+def test_review_with_unknown_outcome_names_value(client, world):
+    appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
+    objective = appraisal.objectives.first()
+
+    response = post(
+        client,
+        world.users["academy_leader"],
+        "appraisal:review",
+        objective.pk,
+        "final",
+        outcome="smashed",
+    )
+
+    assert response.status_code == 400
+    assert "Outcome 'smashed' is not one of the choices" in visible_text(response)
