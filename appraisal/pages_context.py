@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from . import measures, selectors
-from .deadlines import DeadlineTable, StageDue, deadline_table, next_due
+from .deadlines import DeadlineTable, StageDue, deadline_table, next_due, next_stage
 from .models import (
     Annotation,
     Appraisal,
@@ -18,6 +18,7 @@ from .models import (
     Objective,
     ObjectiveReview,
     Signature,
+    Track,
 )
 
 
@@ -175,3 +176,41 @@ def appraisee_rows(
             )
         )
     return rows
+
+
+def overdue_condition(table: DeadlineTable, today: datetime.date) -> Q:
+    """Return a filter matching the appraisals whose next stage is past its
+    deadline, the same rule next_due applies to one appraisal.
+
+    An academy's own date replaces the trust's for that academy, so the
+    trust's date applies only to appraisals of academies without their own.
+    """
+    condition = Q(pk__in=[])
+    for status in Appraisal.Status.values:
+        stage = next_stage(status)
+        if stage is None:
+            continue
+        for track in Track.values:
+            key = (track, stage)
+            with_own_date = [
+                academy_id for academy_id, dates in table.academies.items() if key in dates
+            ]
+            for academy_id in with_own_date:
+                if today > table.academies[academy_id][key]:
+                    condition |= Q(status=status, track=track, academy_id=academy_id)
+            trust_due = table.trust.get(key)
+            if trust_due is not None and today > trust_due:
+                condition |= Q(status=status, track=track) & (
+                    Q(academy_id__isnull=True) | ~Q(academy_id__in=with_own_date)
+                )
+    return condition
+
+
+def overdue_totals(
+    appraisals: QuerySet[Appraisal], table: DeadlineTable, today: datetime.date
+) -> tuple[int, int]:
+    """Return (overdue, total) for the whole of `appraisals` in one query."""
+    totals = appraisals.aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=overdue_condition(table, today))
+    )
+    return totals["overdue"], totals["total"]

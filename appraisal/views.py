@@ -43,6 +43,7 @@ from .pages_context import (
     appraisal_page,
     appraisee_rows,
     objectives_with_detail,
+    overdue_totals,
     with_page_relations,
 )
 
@@ -299,8 +300,10 @@ def appraisees(request: HttpRequest) -> HttpResponse:
         .prefetch_related(objectives_with_detail())
         .order_by("appraisee__last_name", "appraisee__first_name", "pk")
     )
+    table = deadline_table(cycle)
+    overdue_count, total_count = overdue_totals(visible, table, today)
     page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = appraisee_rows(list(page.object_list), deadline_table(cycle), today)
+    rows = appraisee_rows(list(page.object_list), table, today)
     context.update(
         {
             "rows": rows,
@@ -310,7 +313,8 @@ def appraisees(request: HttpRequest) -> HttpResponse:
             "chosen_status": status,
             "chosen_academy": academy_id,
             "mine": mine,
-            "overdue_count": sum(1 for row in rows if row.due and row.due.overdue),
+            "overdue_count": overdue_count,
+            "total_count": total_count,
         }
     )
     return render(request, "appraisal/appraisees.html", context)

@@ -288,7 +288,7 @@ def test_appraisees_headteacher_filters_status(client, world):
 def test_appraisees_overdue_flag(client, world):
     appraisal_of(world)
     body = visible_text(get(client, world.users["academy_leader"], "appraisal:appraisees"))
-    assert "1 on this page is past a deadline." in body
+    assert "1 of 1 appraisal is past a deadline." in body
     assert "Objectives agreed by 31/10/2026 Overdue" in body
 
 

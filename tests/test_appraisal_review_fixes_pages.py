@@ -11,7 +11,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from appraisal.models import Appraisal, Signature
+from appraisal import views
+from appraisal.deadlines import deadline_table, next_due
+from appraisal.models import Appraisal, Deadline, Signature, Stage, Track
+from appraisal.pages_context import overdue_condition
 
 from .factories import StaffFactory
 from .factories_appraisal import cycle_2026, make_appraisal
@@ -242,3 +245,80 @@ def test_review_with_unknown_outcome_names_value(client, world):
 
     assert response.status_code == 400
     assert "Outcome 'smashed' is not one of the choices" in visible_text(response)
+
+
+# Overdue count on the appraisees list -------------------------------------------------------
+
+
+def test_appraisees_overdue_counts_whole_list(client, world, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    appraisal_of(world)
+    make_appraisal(world.cycle, world.staff["tutor"], world.staff["head_of_year"])
+    make_appraisal(
+        world.cycle,
+        world.staff["head_of_year"],
+        world.staff["academy_leader"],
+        status=Status.OBJECTIVES_AGREED,
+    )
+
+    response = get(client, world.users["headteacher"], "appraisal:appraisees")
+
+    assert response.status_code == 200
+    body = visible_text(response)
+    assert "2 of 3 appraisals are past a deadline." in body
+    assert "on this page" not in body
+
+
+def test_appraisees_overdue_count_follows_filter(client, world):
+    appraisal_of(world)
+    make_appraisal(
+        world.cycle,
+        world.staff["tutor"],
+        world.staff["head_of_year"],
+        status=Status.OBJECTIVES_AGREED,
+    )
+
+    response = get(
+        client, world.users["headteacher"], "appraisal:appraisees", status="objectives_agreed"
+    )
+
+    body = visible_text(response)
+    assert "Tutor Persona" in body
+    assert "past a deadline" not in body
+
+
+def test_overdue_condition_matches_next_due(world):
+    # Oak moves its objectives date past today, so Oak's drafts are not yet overdue.
+    Deadline.objects.create(
+        cycle=world.cycle,
+        academy=world.academies["oak"],
+        track=Track.STAFF,
+        stage=Stage.OBJECTIVES,
+        due=datetime.date(2026, 12, 18),
+    )
+    appraisals = [
+        appraisal_of(world),
+        make_appraisal(world.cycle, world.staff["elm_teacher"], None),
+        make_appraisal(world.cycle, world.staff["trust_admin"], world.staff["trust_leader"]),
+        make_appraisal(world.cycle, world.staff["headteacher"], world.staff["trust_leader"]),
+        make_appraisal(
+            world.cycle,
+            world.staff["tutor"],
+            world.staff["head_of_year"],
+            status=Status.SIGNED_OFF,
+        ),
+    ]
+    table = deadline_table(world.cycle)
+    today = TODAY.date()
+
+    matched = set(
+        Appraisal.objects.filter(overdue_condition(table, today)).values_list("pk", flat=True)
+    )
+
+    expected = set()
+    for appraisal in appraisals:
+        due = next_due(appraisal, table, today)
+        if due is not None and due.overdue:
+            expected.add(appraisal.pk)
+    assert matched == expected
+    assert matched == {appraisals[1].pk, appraisals[2].pk}
