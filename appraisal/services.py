@@ -257,8 +257,13 @@ def cycle_settings_set(
     return cycle
 
 
+def _stage_words(stage: str) -> str:
+    """Return the stage's label in lower case, for use inside a sentence."""
+    return str(Stage(stage).label).lower()
+
+
 def _deadline_label(track: str, stage: str) -> str:
-    return f"{Stage(stage).label} deadline for {str(Track(track).label).lower()}"
+    return f"{_stage_words(stage)} deadline for {str(Track(track).label).lower()}"
 
 
 @transaction.atomic
@@ -395,13 +400,13 @@ def _check_stage_order(
             errors.add(
                 f"{track}.{later}",
                 f"The {_deadline_label(track, later)} {_shown(later_due)} must be {after} "
-                f"{owner} {Stage(earlier).label} deadline {_shown(earlier_due)}.",
+                f"{owner} {_stage_words(earlier)} deadline {_shown(earlier_due)}.",
             )
         else:
             errors.add(
                 f"{track}.{earlier}",
                 f"The {_deadline_label(track, earlier)} {_shown(earlier_due)} must be "
-                f"{before} {owner} {Stage(later).label} deadline {_shown(later_due)}.",
+                f"{before} {owner} {_stage_words(later)} deadline {_shown(later_due)}.",
             )
 
 
@@ -975,7 +980,7 @@ def review_save(
                 ]
             }
         )
-    label = str(ObjectiveReview.Kind(kind).label)
+    label = str(ObjectiveReview.Kind(kind).label).lower()
     _check_status(appraisal, [REVIEW_STATUS[ObjectiveReview.Kind(kind)]], f"The {label} review")
 
     if outcome:

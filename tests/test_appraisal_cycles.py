@@ -223,7 +223,7 @@ def test_trust_deadlines_out_of_order(client, world):
     body = text(response)
     assert response.status_code == 400
     assert "01/10/2026" in body
-    assert "Objectives agreed deadline 31/10/2026" in body
+    assert "objectives agreed deadline 31/10/2026" in body
     assert 'aria-invalid="true"' in body
     assert trust_dates(world) == before
 

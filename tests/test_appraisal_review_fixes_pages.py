@@ -12,12 +12,21 @@ import time_machine
 from django.urls import reverse
 
 from appraisal import views
+from appraisal.cycle_forms import deadline_field_name, deadline_keys
 from appraisal.deadlines import deadline_table, next_due
-from appraisal.models import Appraisal, Deadline, Signature, Stage, Track
+from appraisal.models import (
+    Appraisal,
+    Deadline,
+    Measure,
+    MeasureScope,
+    Signature,
+    Stage,
+    Track,
+)
 from appraisal.pages_context import overdue_condition
 
 from .factories import StaffFactory
-from .factories_appraisal import cycle_2026, make_appraisal
+from .factories_appraisal import cycle_2026, make_appraisal, make_objective
 from .personas import TODAY, build_personas
 
 pytestmark = pytest.mark.django_db
@@ -322,3 +331,66 @@ def test_overdue_condition_matches_next_due(world):
             expected.add(appraisal.pk)
     assert matched == expected
     assert matched == {appraisals[1].pk, appraisals[2].pk}
+
+
+# Labels inside sentences -------------------------------------------------------------------
+
+
+def test_measure_scope_shown_apart_from_measure(client, world):
+    appraisal = appraisal_of(world, objectives=())
+    make_objective(
+        appraisal,
+        "Raise maths attainment",
+        100,
+        measure=Measure.TMG_LATEST,
+        measure_scope=MeasureScope.OWN_CLASSES,
+        target_value=80,
+    )
+
+    body = visible_text(get(client, world.users["teacher"], "appraisal:detail", appraisal.pk))
+
+    assert (
+        "Live measure Pupils on or above TMG at the latest assessment point (%) "
+        "Whose figures The appraisee's classes" in body
+    )
+    assert "(%), The" not in body
+
+
+def test_review_refused_message_lower_case(client, world):
+    appraisal = appraisal_of(world, status=Status.OBJECTIVES_AGREED)
+    objective = appraisal.objectives.first()
+
+    response = post(
+        client,
+        world.users["academy_leader"],
+        "appraisal:review",
+        objective.pk,
+        "final",
+        appraiser_comment="Met.",
+    )
+
+    assert response.status_code in (400, 409)
+    body = visible_text(response)
+    assert "The final review is possible only while the appraisal is" in body
+    assert "The Final review" not in body
+
+
+def test_deadline_order_message_lower_case(client, world):
+    dates = deadline_table(world.cycle).trust
+    data = {
+        deadline_field_name(track, stage): dates[(track, stage)].strftime("%d/%m/%Y")
+        for track, stage in deadline_keys()
+    }
+    data["staff_mid_year"] = "01/10/2026"
+
+    response = post(
+        client, world.users["trust_hr"], "appraisal:cycle-deadlines", world.cycle.pk, **data
+    )
+
+    body = visible_text(response)
+    assert response.status_code == 400
+    assert (
+        "The mid-year review deadline for teachers and other staff 01/10/2026 must be after "
+        "the objectives agreed deadline 31/10/2026." in body
+    )
+    assert "Mid-year review deadline for" not in body

@@ -739,36 +739,36 @@ def test_deadlines_refused(world, cycle, persona, academy_key):
             (Track.STAFF, Stage.OBJECTIVES),
             datetime.date(2026, 8, 31),
             "staff.objectives",
-            "The Objectives agreed deadline for teachers and other staff 31/08/2026 is outside "
+            "The objectives agreed deadline for teachers and other staff 31/08/2026 is outside "
             "the 2026/27 cycle; choose a date from 01/09/2026 to 31/12/2027.",
         ),
         (
             (Track.HEADTEACHER, Stage.SIGN_OFF),
             datetime.date(2028, 1, 5),
             "headteacher.sign_off",
-            "The Sign-off deadline for headteachers 05/01/2028 is outside the 2026/27 cycle; "
+            "The sign-off deadline for headteachers 05/01/2028 is outside the 2026/27 cycle; "
             "choose a date from 01/09/2026 to 31/12/2027.",
         ),
         (
             (Track.STAFF, Stage.MID_YEAR),
             datetime.date(2026, 10, 1),
             "staff.mid_year",
-            "The Mid-year review deadline for teachers and other staff 01/10/2026 must be after "
-            "the Objectives agreed deadline 31/10/2026.",
+            "The mid-year review deadline for teachers and other staff 01/10/2026 must be after "
+            "the objectives agreed deadline 31/10/2026.",
         ),
         (
             (Track.STAFF, Stage.OBJECTIVES),
             datetime.date(2027, 4, 1),
             "staff.objectives",
-            "The Objectives agreed deadline for teachers and other staff 01/04/2027 must be "
-            "before the Mid-year review deadline 31/03/2027.",
+            "The objectives agreed deadline for teachers and other staff 01/04/2027 must be "
+            "before the mid-year review deadline 31/03/2027.",
         ),
         (
             (Track.STAFF, Stage.SIGN_OFF),
             datetime.date(2027, 10, 14),
             "staff.sign_off",
-            "The Sign-off deadline for teachers and other staff 14/10/2027 must be on or after "
-            "the Final review deadline 15/10/2027.",
+            "The sign-off deadline for teachers and other staff 14/10/2027 must be on or after "
+            "the final review deadline 15/10/2027.",
         ),
         (("staff", "appraisal"), datetime.date(2027, 1, 1), "staff.appraisal", "not valid"),
         ((Track.STAFF, Stage.MID_YEAR), "01/02/2027", "staff.mid_year", "is not a date"),
@@ -803,8 +803,8 @@ def test_trust_date_checked_against_academy(world, cycle):
 
     assert raised.value.message_dict == {
         "staff.objectives": [
-            "The Objectives agreed deadline for teachers and other staff 01/03/2027 must be "
-            "before Oak Academy's own Mid-year review deadline 12/02/2027. Change that "
+            "The objectives agreed deadline for teachers and other staff 01/03/2027 must be "
+            "before Oak Academy's own mid-year review deadline 12/02/2027. Change that "
             "academy's date first."
         ]
     }
@@ -832,8 +832,8 @@ def test_academy_deadline_order_uses_trust_dates(world, cycle):
         )
 
     assert raised.value.message_dict["staff.final_review"] == [
-        "The Final review deadline for teachers and other staff 01/11/2027 must be on or "
-        "before the Sign-off deadline 31/10/2027."
+        "The final review deadline for teachers and other staff 01/11/2027 must be on or "
+        "before the sign-off deadline 31/10/2027."
     ]
     assert not Deadline.objects.filter(academy__isnull=False).exists()
 
