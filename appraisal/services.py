@@ -122,34 +122,74 @@ def _status_label(status: str) -> str:
     return str(Status(status).label)
 
 
-def _check_status(appraisal: Appraisal, allowed: Iterable[str], action: str) -> None:
-    """Raise ValidationError on "status" unless the appraisal's status is in `allowed`.
+def _status_message(appraisal: Appraisal, allowed: Iterable[str], action: str) -> str | None:
+    """Return why `action` is refused at the appraisal's status, or None when
+    the status is in `allowed`.
 
     `action` completes the sentence "... is possible only while the
     appraisal is ...", for example "Changing objectives".
     """
     allowed = list(allowed)
     if appraisal.status in allowed:
-        return
+        return None
     if appraisal.status == Status.SIGNED_OFF:
         when = _shown(appraisal.signed_off_at) if appraisal.signed_off_at else "an earlier date"
-        raise ValidationError(
-            {
-                "status": [
-                    f"This appraisal was signed off on {when} and can no longer be edited; "
-                    "add an annotation instead."
-                ]
-            }
+        return (
+            f"This appraisal was signed off on {when} and can no longer be edited; "
+            "add an annotation instead."
         )
     needed = " or ".join(f"'{_status_label(status)}'" for status in allowed)
-    raise ValidationError(
-        {
-            "status": [
-                f"{action} is possible only while the appraisal is {needed}; this appraisal "
-                f"is '{_status_label(appraisal.status)}'."
-            ]
-        }
+    return (
+        f"{action} is possible only while the appraisal is {needed}; this appraisal "
+        f"is '{_status_label(appraisal.status)}'."
     )
+
+
+# Each action that depends on the appraisal's status: the statuses in which it
+# is open, and the words that start the message when it is not.
+ACTION_STATUSES: dict[str, tuple[tuple[str, ...], str]] = {
+    "objective_save": ((Status.DRAFT,), "Changing objectives"),
+    "objective_delete": ((Status.DRAFT,), "Removing objectives"),
+    "objectives_sign": ((Status.DRAFT,), "Signing the objectives"),
+    "review_mid_year": ((Status.OBJECTIVES_AGREED,), "The mid-year review"),
+    "review_final": ((Status.MID_YEAR_REVIEWED,), "The final review"),
+    "mid_year_complete": ((Status.OBJECTIVES_AGREED,), "Completing the mid-year review"),
+    "final_review_complete": ((Status.MID_YEAR_REVIEWED,), "Completing the final review"),
+    "final_sign": ((Status.FINAL_REVIEWED,), "Signing the final review"),
+    "appraiser_set": (
+        tuple(status for status in Status.values if status != Status.SIGNED_OFF),
+        "Changing the appraiser",
+    ),
+    "annotation_add": ((Status.SIGNED_OFF,), "Adding an annotation"),
+}
+
+
+def closed_reason(appraisal: Appraisal, action: str) -> str | None:
+    """Return why `action` (a key of ACTION_STATUSES) is closed at the
+    appraisal's status, or None when it is open.
+
+    The services raise this message, and the pages show it in place of a
+    form that cannot be sent, so both apply the same rule.
+    """
+    if action.startswith("review_") and appraisal.status == Status.DRAFT:
+        return (
+            "Reviews start once the appraisee and the appraiser have both signed the "
+            f"objectives; this appraisal is '{_status_label(appraisal.status)}'."
+        )
+    if action == "annotation_add" and appraisal.status != Status.SIGNED_OFF:
+        return (
+            "Annotations are added to signed-off appraisals only; this appraisal is "
+            f"'{_status_label(appraisal.status)}', so edit it directly."
+        )
+    allowed, words = ACTION_STATUSES[action]
+    return _status_message(appraisal, allowed, words)
+
+
+def _check_open(appraisal: Appraisal, action: str) -> None:
+    """Raise ValidationError on "status" when closed_reason gives a reason."""
+    message = closed_reason(appraisal, action)
+    if message is not None:
+        raise ValidationError({"status": [message]})
 
 
 def _require_manager(actor: Any, appraisal: Appraisal, action: str) -> None:
@@ -667,8 +707,7 @@ def appraiser_set(actor: Any, appraisal: Appraisal, appraiser: StaffMember) -> A
         raise PermissionDenied(
             "Only the academy's headteacher or trust HR may change the appraiser."
         )
-    if appraisal.status == Status.SIGNED_OFF:
-        _check_status(appraisal, [], "Changing the appraiser")
+    _check_open(appraisal, "appraiser_set")
 
     errors = _Errors()
     appraisee = appraisal.appraisee
@@ -773,7 +812,7 @@ def objective_save(
     """
     appraisal = _lock(appraisal)
     _require_manager(actor, appraisal, "set objectives")
-    _check_status(appraisal, [Status.DRAFT], "Changing objectives")
+    _check_open(appraisal, "objective_save")
 
     errors = _Errors()
     if objective is not None and objective.appraisal_id != appraisal.pk:
@@ -843,7 +882,7 @@ def objective_delete(actor: Any, objective: Objective) -> None:
     """Delete an objective of a draft appraisal and any signature on the objectives."""
     appraisal = _lock(objective.appraisal)
     _require_manager(actor, appraisal, "remove objectives")
-    _check_status(appraisal, [Status.DRAFT], "Removing objectives")
+    _check_open(appraisal, "objective_delete")
     with audit.acting_as(actor):
         objective.delete()
         _clear_objective_signatures(appraisal)
@@ -902,7 +941,7 @@ def objectives_sign(
     """
     appraisal = _lock(appraisal)
     party = _signing_party(actor, appraisal)
-    _check_status(appraisal, [Status.DRAFT], "Signing the objectives")
+    _check_open(appraisal, "objectives_sign")
 
     errors = _Errors()
     comment = _check_signature_input(party, agrees, comment, errors)
@@ -930,12 +969,6 @@ def objectives_sign(
 
 
 # Reviews ------------------------------------------------------------------------------
-
-# The status during which each kind of review is written.
-REVIEW_STATUS = {
-    ObjectiveReview.Kind.MID_YEAR: Status.OBJECTIVES_AGREED,
-    ObjectiveReview.Kind.FINAL: Status.MID_YEAR_REVIEWED,
-}
 
 
 @transaction.atomic
@@ -971,17 +1004,7 @@ def review_save(
     kinds = ", ".join(ObjectiveReview.Kind.values)
     if kind not in ObjectiveReview.Kind.values:
         raise ValidationError({"kind": [f"Review kind '{kind}' is not valid; use {kinds}."]})
-    if appraisal.status == Status.DRAFT:
-        raise ValidationError(
-            {
-                "status": [
-                    "Reviews start once the appraisee and the appraiser have both signed the "
-                    f"objectives; this appraisal is '{_status_label(appraisal.status)}'."
-                ]
-            }
-        )
-    label = str(ObjectiveReview.Kind(kind).label).lower()
-    _check_status(appraisal, [REVIEW_STATUS[ObjectiveReview.Kind(kind)]], f"The {label} review")
+    _check_open(appraisal, f"review_{kind}")
 
     if outcome:
         if kind != ObjectiveReview.Kind.FINAL:
@@ -1018,7 +1041,7 @@ def mid_year_complete(actor: Any, appraisal: Appraisal, *, comment: str = "") ->
     """Record the mid-year review as done, dated now and by the actor."""
     appraisal = _lock(appraisal)
     _require_manager(actor, appraisal, "complete the mid-year review")
-    _check_status(appraisal, [Status.OBJECTIVES_AGREED], "Completing the mid-year review")
+    _check_open(appraisal, "mid_year_complete")
 
     appraisal.status = Status.MID_YEAR_REVIEWED
     appraisal.mid_year_reviewed_at = clock.now()
@@ -1045,7 +1068,7 @@ def final_review_complete(
     """
     appraisal = _lock(appraisal)
     _require_manager(actor, appraisal, "complete the final review")
-    _check_status(appraisal, [Status.MID_YEAR_REVIEWED], "Completing the final review")
+    _check_open(appraisal, "final_review_complete")
 
     errors = _Errors()
     summary = _required_text(
@@ -1112,7 +1135,7 @@ def final_sign(
     """
     appraisal = _lock(appraisal)
     party = _signing_party(actor, appraisal)
-    _check_status(appraisal, [Status.FINAL_REVIEWED], "Signing the final review")
+    _check_open(appraisal, "final_sign")
 
     errors = _Errors()
     comment = _check_signature_input(party, agrees, comment, errors)
@@ -1140,15 +1163,7 @@ def annotation_add(actor: Any, appraisal: Appraisal, *, text: str) -> Annotation
     author = _actor_staff(actor)
     if author is None:
         raise PermissionDenied("Annotations are signed by a member of staff; log in as one.")
-    if appraisal.status != Status.SIGNED_OFF:
-        raise ValidationError(
-            {
-                "status": [
-                    "Annotations are added to signed-off appraisals only; this appraisal is "
-                    f"'{_status_label(appraisal.status)}', so edit it directly."
-                ]
-            }
-        )
+    _check_open(appraisal, "annotation_add")
     errors = _Errors()
     text = _required_text(text, "text", "The annotation is missing; enter some text.", errors)
     errors.raise_if_any()

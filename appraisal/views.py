@@ -107,6 +107,38 @@ def _form_page(
     return render(request, f"appraisal/{template}", context, status=status)
 
 
+def _closed_form(
+    request: HttpRequest, appraisal: Appraisal, action: str, title: str
+) -> HttpResponse | None:
+    """On a GET, return a page saying why `action` cannot be done at the
+    appraisal's status, with no form, as 409 Conflict; otherwise return None.
+
+    A POST still goes to the service, which rejects it with the same message
+    by the same rule (services.closed_reason).
+    """
+    if request.method != "GET":
+        return None
+    reason = services.closed_reason(appraisal, action)
+    if reason is None:
+        return None
+    may_annotate = services.closed_reason(appraisal, "annotation_add") is None and (
+        access.is_appraisee(request.user, appraisal) or access.can_manage(request.user, appraisal)
+    )
+    return _form_page(
+        request,
+        "closed_form.html",
+        {
+            "page_title": title,
+            "appraisal": appraisal,
+            "reason": reason,
+            "annotate_url": reverse("appraisal:annotate", args=[appraisal.pk])
+            if may_annotate
+            else None,
+        },
+        status=409,
+    )
+
+
 # What a user may do on an appraisal ----------------------------------------------------
 
 
@@ -124,7 +156,10 @@ def _permissions(user: Any, appraisal: Appraisal) -> dict[str, Any]:
     """Return the flags the templates use to offer each action. The services
     check the same rules again when the form is sent."""
     status = appraisal.status
-    draft = status == Appraisal.Status.DRAFT
+
+    def open_for(action: str) -> bool:
+        return services.closed_reason(appraisal, action) is None
+
     appraisee = access.is_appraisee(user, appraisal)
     # Trust HR manages every appraisal but not their own.
     manages = access.can_manage(user, appraisal) and not appraisee
@@ -134,15 +169,15 @@ def _permissions(user: Any, appraisal: Appraisal) -> dict[str, Any]:
         "manages": manages,
         "is_appraisee": appraisee,
         "is_appraiser": appraiser,
-        "edit_objectives": draft and manages,
-        "sign_objectives": draft and signs,
+        "edit_objectives": open_for("objective_save") and manages,
+        "sign_objectives": open_for("objectives_sign") and signs,
         "review_kind": _review_kind(status),
-        "complete_mid_year": status == Appraisal.Status.OBJECTIVES_AGREED and manages,
-        "complete_final": status == Appraisal.Status.MID_YEAR_REVIEWED and manages,
-        "sign_final": status == Appraisal.Status.FINAL_REVIEWED and signs,
-        "change_appraiser": not appraisal.is_signed_off
+        "complete_mid_year": open_for("mid_year_complete") and manages,
+        "complete_final": open_for("final_review_complete") and manages,
+        "sign_final": open_for("final_sign") and signs,
+        "change_appraiser": open_for("appraiser_set")
         and access.can_assign_appraiser(user, appraisal),
-        "annotate": appraisal.is_signed_off,
+        "annotate": open_for("annotation_add"),
     }
 
 
@@ -381,6 +416,12 @@ def _objective_context(
 def _save_objective(
     request: HttpRequest, appraisal: Appraisal, objective: Objective | None
 ) -> HttpResponse:
+    title = ("Change objective" if objective else "Add an objective") + (
+        f": {appraisal.appraisee.full_name}"
+    )
+    closed = _closed_form(request, appraisal, "objective_save", title)
+    if closed is not None:
+        return closed
     if request.method == "POST":
         form = ObjectiveForm(request.POST, appraisal=appraisal)
     elif objective is not None:
@@ -471,6 +512,11 @@ def objective_delete(request: HttpRequest, pk: int) -> HttpResponse:
         access.can_manage(request.user, appraisal),
         "Only the appraiser, the academy's headteacher or trust HR deletes objectives.",
     )
+    closed = _closed_form(
+        request, appraisal, "objective_delete", f"Delete objective: {objective.title}"
+    )
+    if closed is not None:
+        return closed
     problems: list[str] = []
     if request.method == "POST":
         try:
@@ -503,6 +549,16 @@ def _sign(request: HttpRequest, pk: int, *, document: str) -> HttpResponse:
     party = _party(request.user, appraisal)
     if party is None:
         raise PermissionDenied("Only the appraisee and the appraiser sign an appraisal.")
+    objectives = document == Signature.Document.OBJECTIVES
+    closed = _closed_form(
+        request,
+        appraisal,
+        "objectives_sign" if objectives else "final_sign",
+        ("Sign the objectives" if objectives else "Sign the final review")
+        + f": {appraisal.appraisee.full_name}",
+    )
+    if closed is not None:
+        return closed
     form = SignForm(request.POST if request.method == "POST" else None, party=party)
     status = 200
     if request.method == "POST":
@@ -588,6 +644,14 @@ def review(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         as_appraisee or access.can_manage(request.user, appraisal),
         "Only the appraisee, the appraiser, the academy's headteacher or trust HR writes a review.",
     )
+    closed = _closed_form(
+        request,
+        appraisal,
+        f"review_{kind}",
+        f"{ObjectiveReview.Kind(kind).label} review: {objective.title}",
+    )
+    if closed is not None:
+        return closed
 
     existing = ObjectiveReview.objects.filter(objective=objective, kind=kind).first()
     data = request.POST if request.method == "POST" else None
@@ -652,6 +716,14 @@ def mid_year(request: HttpRequest, pk: int) -> HttpResponse:
         access.can_manage(request.user, appraisal),
         "Only the appraiser, the academy's headteacher or trust HR completes a review.",
     )
+    closed = _closed_form(
+        request,
+        appraisal,
+        "mid_year_complete",
+        f"Complete the mid-year review: {appraisal.appraisee.full_name}",
+    )
+    if closed is not None:
+        return closed
     form = MidYearForm(
         request.POST if request.method == "POST" else None,
         initial={"comment": appraisal.mid_year_comment},
@@ -692,6 +764,14 @@ def final_review(request: HttpRequest, pk: int) -> HttpResponse:
         access.can_manage(request.user, appraisal),
         "Only the appraiser, the academy's headteacher or trust HR completes a review.",
     )
+    closed = _closed_form(
+        request,
+        appraisal,
+        "final_review_complete",
+        f"Complete the final review: {appraisal.appraisee.full_name}",
+    )
+    if closed is not None:
+        return closed
     uses_pay = appraisal.cycle.uses_pay_recommendation
     form = FinalReviewForm(
         request.POST if request.method == "POST" else None,
@@ -747,6 +827,14 @@ def appraiser_change(request: HttpRequest, pk: int) -> HttpResponse:
         access.can_assign_appraiser(request.user, appraisal),
         "Only the academy's headteacher or trust HR changes an appraiser.",
     )
+    closed = _closed_form(
+        request,
+        appraisal,
+        "appraiser_set",
+        f"Change the appraiser: {appraisal.appraisee.full_name}",
+    )
+    if closed is not None:
+        return closed
     today = clock.today()
     form = AppraiserForm(
         request.POST if request.method == "POST" else None,
@@ -784,6 +872,11 @@ def appraiser_change(request: HttpRequest, pk: int) -> HttpResponse:
 def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a note to a signed-off appraisal, which can no longer be changed."""
     appraisal = _visible(request, pk)
+    closed = _closed_form(
+        request, appraisal, "annotation_add", f"Add a note: {appraisal.appraisee.full_name}"
+    )
+    if closed is not None:
+        return closed
     form = AnnotationForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":

@@ -394,3 +394,124 @@ def test_deadline_order_message_lower_case(client, world):
         "the objectives agreed deadline 31/10/2026." in body
     )
     assert "Mid-year review deadline for" not in body
+
+
+# Forms that cannot be used at the appraisal's status ---------------------------------------
+
+SIGNED_OFF_NOTICE = "This appraisal was signed off on 04/12/2026 and can no longer be edited"
+
+
+def assert_notice_without_form(response, notice: str) -> None:
+    assert response.status_code == 409
+    body = visible_text(response)
+    assert notice in body
+    main = response.content.decode().split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    assert "<form" not in main
+    assert "<textarea" not in main
+
+
+@pytest.mark.parametrize(
+    ("persona", "name", "on_objective"),
+    [
+        ("academy_leader", "appraisal:objective-add", False),
+        ("academy_leader", "appraisal:objective-edit", True),
+        ("academy_leader", "appraisal:objective-delete", True),
+        ("academy_leader", "appraisal:mid-year", False),
+        ("academy_leader", "appraisal:final-review", False),
+        ("teacher", "appraisal:objectives-sign", False),
+        ("teacher", "appraisal:final-sign", False),
+        ("headteacher", "appraisal:appraiser", False),
+    ],
+)
+def test_signed_off_form_get_shows_notice(client, world, persona, name, on_objective):
+    appraisal = appraisal_of(world, status=Status.SIGNED_OFF)
+    target = appraisal.objectives.first().pk if on_objective else appraisal.pk
+
+    response = get(client, world.users[persona], name, target)
+
+    assert_notice_without_form(response, SIGNED_OFF_NOTICE)
+    body = response.content.decode()
+    assert reverse("appraisal:annotate", args=[appraisal.pk]) in body
+    assert reverse("appraisal:detail", args=[appraisal.pk]) in body
+
+
+@pytest.mark.parametrize("kind", ["mid_year", "final"])
+def test_signed_off_review_get_shows_notice(client, world, kind):
+    appraisal = appraisal_of(world, status=Status.SIGNED_OFF)
+    objective = appraisal.objectives.first()
+
+    response = get(client, world.users["teacher"], "appraisal:review", objective.pk, kind)
+
+    assert_notice_without_form(response, SIGNED_OFF_NOTICE)
+
+
+def test_agreed_objectives_edit_get_shows_notice(client, world):
+    appraisal = appraisal_of(world, status=Status.OBJECTIVES_AGREED)
+    objective = appraisal.objectives.first()
+
+    response = get(client, world.users["academy_leader"], "appraisal:objective-edit", objective.pk)
+
+    assert_notice_without_form(
+        response,
+        "Changing objectives is possible only while the appraisal is 'Draft'; this appraisal "
+        "is 'Objectives agreed'.",
+    )
+    assert reverse("appraisal:annotate", args=[appraisal.pk]) not in response.content.decode()
+
+
+def test_review_get_before_agreement_shows_notice(client, world):
+    appraisal = appraisal_of(world)
+    objective = appraisal.objectives.first()
+
+    response = get(client, world.users["teacher"], "appraisal:review", objective.pk, "mid_year")
+
+    assert_notice_without_form(
+        response,
+        "Reviews start once the appraisee and the appraiser have both signed the objectives",
+    )
+
+
+def test_final_sign_get_before_final_review_shows_notice(client, world):
+    appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
+
+    response = get(client, world.users["teacher"], "appraisal:final-sign", appraisal.pk)
+
+    assert_notice_without_form(
+        response,
+        "Signing the final review is possible only while the appraisal is 'Final reviewed'",
+    )
+
+
+def test_final_review_get_when_open_shows_form(client, world):
+    appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
+
+    response = get(client, world.users["academy_leader"], "appraisal:final-review", appraisal.pk)
+
+    assert response.status_code == 200
+    assert 'name="summary"' in response.content.decode()
+
+
+def test_annotate_get_on_draft_shows_notice(client, world):
+    appraisal = appraisal_of(world)
+
+    response = get(client, world.users["teacher"], "appraisal:annotate", appraisal.pk)
+
+    assert_notice_without_form(response, "Annotations are added to signed-off appraisals only")
+
+
+def test_locked_form_post_still_rejected(client, world):
+    appraisal = appraisal_of(world, status=Status.SIGNED_OFF)
+
+    response = post(
+        client,
+        world.users["academy_leader"],
+        "appraisal:objective-add",
+        appraisal.pk,
+        title="Late objective",
+        success_criteria="Never written.",
+        weighting="10",
+    )
+
+    assert response.status_code == 400
+    assert SIGNED_OFF_NOTICE in visible_text(response)
+    assert appraisal.objectives.filter(title="Late objective").count() == 0
