@@ -123,7 +123,7 @@ def _status_label(status: str) -> str:
 
 
 def _status_message(appraisal: Appraisal, allowed: Iterable[str], action: str) -> str | None:
-    """Return why `action` is refused at the appraisal's status, or None when
+    """Return why `action` is rejected at the appraisal's status, or None when
     the status is in `allowed`.
 
     `action` completes the sentence "... is possible only while the

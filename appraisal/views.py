@@ -111,10 +111,9 @@ def _closed_form(
     request: HttpRequest, appraisal: Appraisal, action: str, title: str
 ) -> HttpResponse | None:
     """On a GET, return a page saying why `action` cannot be done at the
-    appraisal's status, with no form, as 409 Conflict; otherwise return None.
-
-    A POST still goes to the service, which rejects it with the same message
-    by the same rule (services.closed_reason).
+    appraisal's status, with no form, as 409 Conflict. Return None when the
+    action is open or the request is a POST, because the service then
+    rejects a closed action with the same message (services.closed_reason).
     """
     if request.method != "GET":
         return None

@@ -1,7 +1,7 @@
-"""Appraisal pages after a newcomer's review: who may be chosen as appraiser,
-no preselected agreement when signing, locked forms shown as notices,
-required-field messages, lower-case labels inside sentences and the overdue
-count on the appraisees list."""
+"""Appraisal pages: who may be chosen as appraiser, no preselected agreement
+when signing, notices in place of forms that cannot be used, required-field
+messages, lower-case labels inside sentences and the overdue count on the
+appraisees list."""
 
 import datetime
 import html
@@ -81,7 +81,7 @@ def option_ids(response, name: str) -> set[int]:
 # Choosing the appraiser ----------------------------------------------------------------
 
 
-def test_headteacher_appraiser_choices_include_central_team(client, world):
+def test_appraiser_choices_include_central_team(client, world):
     head = world.staff["headteacher"]
     ceo = world.staff["trust_leader"]
     left_central = StaffFactory(academy=None, left_on=TODAY.date() - datetime.timedelta(days=1))
@@ -102,7 +102,7 @@ def test_headteacher_appraiser_choices_include_central_team(client, world):
     assert elm_teacher.pk not in offered
 
 
-def test_appraiser_choices_keep_current_appraiser_elsewhere(client, world):
+def test_appraiser_choices_keep_current_appraiser(client, world):
     elm_teacher = world.staff["elm_teacher"]
     appraisal = make_appraisal(world.cycle, world.staff["teacher"], elm_teacher)
 
@@ -203,7 +203,7 @@ def test_appraiser_signs_without_choice(client, world):
 # Required fields ---------------------------------------------------------------------------
 
 
-def test_final_review_without_summary_names_field(client, world):
+def test_final_review_missing_summary(client, world):
     appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
 
     response = post(client, world.users["academy_leader"], "appraisal:final-review", appraisal.pk)
@@ -217,7 +217,7 @@ def test_final_review_without_summary_names_field(client, world):
     assert "This field is required" not in body
 
 
-def test_annotation_without_text_names_field(client, world):
+def test_annotation_missing_text(client, world):
     appraisal = appraisal_of(world, status=Status.SIGNED_OFF)
 
     response = post(client, world.users["teacher"], "appraisal:annotate", appraisal.pk)
@@ -228,7 +228,7 @@ def test_annotation_without_text_names_field(client, world):
     assert "This field is required" not in body
 
 
-def test_appraiser_change_without_choice_names_field(client, world):
+def test_appraiser_change_missing_choice(client, world):
     appraisal = appraisal_of(world)
 
     response = post(client, world.users["headteacher"], "appraisal:appraiser", appraisal.pk)
@@ -239,7 +239,7 @@ def test_appraiser_change_without_choice_names_field(client, world):
     assert "This field is required" not in body
 
 
-def test_review_with_unknown_outcome_names_value(client, world):
+def test_review_unknown_outcome(client, world):
     appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
     objective = appraisal.objectives.first()
 
@@ -445,7 +445,7 @@ def test_signed_off_review_get_shows_notice(client, world, kind):
     assert_notice_without_form(response, SIGNED_OFF_NOTICE)
 
 
-def test_agreed_objectives_edit_get_shows_notice(client, world):
+def test_agreed_objective_edit_shows_notice(client, world):
     appraisal = appraisal_of(world, status=Status.OBJECTIVES_AGREED)
     objective = appraisal.objectives.first()
 
@@ -459,7 +459,7 @@ def test_agreed_objectives_edit_get_shows_notice(client, world):
     assert reverse("appraisal:annotate", args=[appraisal.pk]) not in response.content.decode()
 
 
-def test_review_get_before_agreement_shows_notice(client, world):
+def test_review_before_agreement_shows_notice(client, world):
     appraisal = appraisal_of(world)
     objective = appraisal.objectives.first()
 
@@ -471,7 +471,7 @@ def test_review_get_before_agreement_shows_notice(client, world):
     )
 
 
-def test_final_sign_get_before_final_review_shows_notice(client, world):
+def test_final_sign_early_shows_notice(client, world):
     appraisal = appraisal_of(world, status=Status.MID_YEAR_REVIEWED)
 
     response = get(client, world.users["teacher"], "appraisal:final-sign", appraisal.pk)
