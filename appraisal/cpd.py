@@ -415,10 +415,12 @@ def booking_make(actor: Any, event: CpdEvent) -> CpdBooking:
     else:
         booked = CpdBooking.objects.filter(event=event, status=BOOKED).count()
         if booked >= event.places:
-            errors.add(
-                "event",
-                f"“{event.title}” is full: all {event.places} places are booked.",
+            places_taken = (
+                "its one place is booked"
+                if event.places == 1
+                else f"all {event.places} places are booked"
             )
+            errors.add("event", f"“{event.title}” is full: {places_taken}.")
     errors.raise_if_any()
 
     with audit.acting_as(actor):
@@ -739,8 +741,8 @@ def summary_export_rows(summary: CpdSummary) -> list[Sequence[object]]:
                         summary.kind_label(kind),
                         None,
                         None,
-                        tally.hours_by_kind.get(kind, Decimal("0")),
-                        tally.cost_by_kind.get(kind, Decimal("0")),
+                        tally.hours_by_kind.get(kind, Decimal("0.0")),
+                        tally.cost_by_kind.get(kind, Decimal("0.00")),
                     ]
                 )
             rows.append(

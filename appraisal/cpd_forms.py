@@ -14,23 +14,54 @@ from progress.models import Subject
 
 from .cpd import MAX_COST_PER_PLACE, MAX_EVENT_HOURS, MAX_PLACES
 from .models import CpdBooking, CpdKind
+from .portfolio_checks import is_plain_number
 
 
-class NamedDecimalField(forms.DecimalField):
-    """A decimal field whose "not a number" error repeats what was typed."""
+class EchoesTypedMixin:
+    """Show the text as typed in range and digit errors. Django shows the
+    parsed number instead, which may differ from it (0100 as 100, +5 as 5)."""
+
+    def clean(self, value: Any) -> Any:
+        try:
+            return super().clean(value)  # type: ignore[misc]
+        except ValidationError as error:
+            typed = str(value).strip()[:40]
+            for problem in error.error_list:
+                if problem.params and "value" in problem.params:
+                    problem.params = {**problem.params, "value": typed}
+            raise
+
+
+class NamedDecimalField(EchoesTypedMixin, forms.DecimalField):
+    """A decimal field whose "not a number" error repeats what was typed.
+
+    Only digits with an optional sign and decimal point are accepted, because
+    Decimal() would also take exponent notation such as 1e5.
+    """
+
+    def __init__(self, *, unit: str, **kwargs: Any) -> None:
+        self.unit = unit
+        super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> Any:
+        typed = str(value).strip() if value is not None else ""
+        if typed and not is_plain_number(typed):
+            raise ValidationError(self._not_a_number(typed), code="invalid")
         try:
             return super().to_python(value)
         except ValidationError as error:
             if getattr(error, "code", "") != "invalid":
                 raise
-            raise ValidationError(
-                f"“{str(value)[:40]}” is not a number. {self.help_text}", code="invalid"
-            ) from error
+            raise ValidationError(self._not_a_number(typed), code="invalid") from error
+
+    def _not_a_number(self, typed: str) -> str:
+        return (
+            f"{self.unit} “{typed[:40]}” is not a number; enter digits with an optional "
+            f"decimal point, from {self.min_value} to {self.max_value}."
+        )
 
 
-class NamedIntegerField(forms.IntegerField):
+class NamedIntegerField(EchoesTypedMixin, forms.IntegerField):
     """A whole-number field whose "not a whole number" error repeats what was typed."""
 
     def to_python(self, value: Any) -> Any:
@@ -44,18 +75,20 @@ class NamedIntegerField(forms.IntegerField):
             ) from error
 
 
-def _range_messages(unit: str) -> dict[str, str]:
+def _range_messages(unit: str, low: Decimal | int, high: Decimal | int) -> dict[str, str]:
     """Return error messages for a missing, infinite or out-of-range number that
-    name the value typed."""
+    name the value typed and the range from `low` to `high`."""
+    allowed = f"enter a number from {low} to {high}"
     return {
-        "required": f"{unit} is missing. Enter a number.",
+        "required": f"{unit} is missing; {allowed}.",
         # Django raises this from validate() with the value for NaN and infinity.
-        "invalid": f"{unit} “%(value)s” is not a finite number. Enter a number.",
+        "invalid": f"{unit} “%(value)s” is not a finite number; {allowed}.",
         "min_value": f"{unit} %(value)s is too small; the minimum is %(limit_value)s.",
         "max_value": f"{unit} %(value)s is too large; the maximum is %(limit_value)s.",
-        "max_digits": f"{unit} %(value)s has too many digits.",
-        "max_decimal_places": f"{unit} %(value)s has too many decimal places.",
-        "max_whole_digits": f"{unit} %(value)s has too many digits before the decimal point.",
+        "max_digits": f"{unit} %(value)s has too many digits; {allowed}.",
+        "max_decimal_places": f"{unit} %(value)s has too many decimal places; use at most %(max)s.",
+        "max_whole_digits": f"{unit} %(value)s has too many digits before the decimal point; "
+        f"{allowed}.",
     }
 
 
@@ -94,8 +127,9 @@ class EventForm(forms.Form):
     ends_on = DayField(
         label="End date",
         input_formats=DATE_FORMATS,
-        help_text="dd/mm/yyyy, on or after the start date. The same day for a one-day event.",
-        error_messages={"required": "The end date is missing. Enter it as dd/mm/yyyy."},
+        required=False,
+        help_text="dd/mm/yyyy, on or after the start date. Leave it empty for a one-day "
+        "event, and the start date is used.",
     )
     hours = NamedDecimalField(
         min_value=Decimal("0.1"),
@@ -106,7 +140,8 @@ class EventForm(forms.Form):
             "Hours of CPD each attendee gains, to one decimal place, such as 2.5, "
             f"up to {MAX_EVENT_HOURS}."
         ),
-        error_messages=_range_messages("Hours"),
+        unit="Hours",
+        error_messages=_range_messages("Hours", Decimal("0.1"), MAX_EVENT_HOURS),
     )
     cost_per_place = NamedDecimalField(
         label="Cost per place (£)",
@@ -116,13 +151,14 @@ class EventForm(forms.Form):
         decimal_places=2,
         initial=Decimal("0"),
         help_text="In pounds, such as 45.00. 0 for a free event.",
-        error_messages=_range_messages("Cost per place"),
+        unit="Cost per place",
+        error_messages=_range_messages("Cost per place", Decimal("0"), MAX_COST_PER_PLACE),
     )
     places = NamedIntegerField(
         min_value=1,
         max_value=MAX_PLACES,
         help_text=f"Places offered, 1 to {MAX_PLACES}.",
-        error_messages=_range_messages("Places"),
+        error_messages=_range_messages("Places", 1, MAX_PLACES),
     )
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -154,6 +190,12 @@ class EventForm(forms.Form):
             if not trust_wide
             else "The academy that hosts it, or none for an event the trust runs."
         )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("ends_on") is None and cleaned.get("starts_on") is not None:
+            cleaned["ends_on"] = cleaned["starts_on"]
+        return cleaned
 
 
 ATTENDANCE_CHOICES = [

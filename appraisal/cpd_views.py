@@ -193,7 +193,9 @@ def event_add(request: HttpRequest) -> HttpResponse:
     """Add an event to the offer."""
     if not access.can_run_cpd_offer(request.user):
         raise PermissionDenied("Only those who run the CPD offer may add events.")
-    form = _event_form(request, {"starts_on": clock.today(), "ends_on": clock.today()})
+    # Both dates start empty, because an end date prefilled with today would
+    # be before any later start date typed.
+    form = _event_form(request, {})
     if request.method == "POST":
         event = _save_event(request, form, None)
         if event is not None:

@@ -47,6 +47,10 @@ ENTRY_FIELDS = frozenset(
     }
 )
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+# Digits with an optional sign and decimal point. Decimal() also parses
+# exponent notation ("1e5"), "NaN" and "Infinity", which here are typing
+# mistakes, and a message would echo them rewritten (1e5 as 1E+5).
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _ID_PATTERN = re.compile(r"[0-9]{1,12}")
 
 
@@ -68,6 +72,12 @@ def shown(value: Any) -> str:
     """Return `value` as short text for a message, with control characters as "?"."""
     text = "".join("?" if unicodedata.category(c) == "Cc" else c for c in str(value))
     return text if len(text) <= 40 else text[:40] + "…"
+
+
+def is_plain_number(text: str) -> bool:
+    """Return whether `text` is a number written with digits and at most one
+    decimal point, such as 6, 2.5 or -.5, and not in exponent notation."""
+    return _PLAIN_NUMBER.fullmatch(text) is not None
 
 
 def _day(value: datetime.date) -> str:
@@ -163,12 +173,20 @@ def _check_amount(
 ) -> Decimal:
     if value in (None, ""):
         return Decimal("0")
+    if isinstance(value, Decimal) and value.is_finite():
+        # str() would write a small or large Decimal in exponent notation.
+        text = format(value, "f")
+    else:
+        text = str(value).strip().replace(",", "").removeprefix("£")
     try:
-        amount = Decimal(str(value).strip().replace(",", "").removeprefix("£"))
+        amount = Decimal(text) if is_plain_number(text) else Decimal("NaN")
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite():
-        errors.add(field, f"{label} “{shown(value)}” is not a number; enter {unit}.")
+        errors.add(
+            field,
+            f"{label} “{shown(value)}” is not a number; enter {unit}, from 0 to {maximum:,}.",
+        )
         return Decimal("0")
     if not Decimal("0") <= amount <= maximum:
         errors.add(

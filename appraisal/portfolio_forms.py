@@ -12,7 +12,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import CpdKind, DevelopmentNeed, Objective, Standard
-from .portfolio_checks import MAX_COST, MAX_HOURS, MAX_PROVIDER, MAX_REFLECTION, MAX_TITLE
+from .portfolio_checks import (
+    MAX_COST,
+    MAX_HOURS,
+    MAX_PROVIDER,
+    MAX_REFLECTION,
+    MAX_TITLE,
+    is_plain_number,
+)
 
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 DATE_HELP = "As dd/mm/yyyy, for example 07/12/2026."
@@ -37,21 +44,29 @@ class DayField(forms.DateField):
 class AmountField(forms.DecimalField):
     """A number whose error repeats what was typed; the range is the service's to check."""
 
-    def __init__(self, *, unit: str, **kwargs: Any) -> None:
+    def __init__(self, *, unit: str, maximum: Decimal, **kwargs: Any) -> None:
         self.unit = unit
+        self.maximum = maximum
         super().__init__(required=False, **kwargs)
 
     def to_python(self, value: Any) -> Any:
+        typed = value
         if isinstance(value, str):
             value = value.strip().replace(",", "").removeprefix("£")
+            if value and not is_plain_number(value):
+                raise ValidationError(self._not_a_number(typed), code="invalid")
         try:
             return super().to_python(value)
         except ValidationError as error:
             if getattr(error, "code", "") != "invalid":
                 raise
-            raise ValidationError(
-                f"“{str(value)[:40]}” is not a number; enter {self.unit}.", code="invalid"
-            ) from error
+            raise ValidationError(self._not_a_number(typed), code="invalid") from error
+
+    def _not_a_number(self, typed: Any) -> str:
+        return (
+            f"“{str(typed).strip()[:40]}” is not a number; enter {self.unit}, "
+            f"from 0 to {self.maximum:,}."
+        )
 
 
 class ObjectiveChoiceField(forms.ModelMultipleChoiceField):
@@ -86,11 +101,13 @@ class EntryForm(forms.Form):
     )
     hours = AmountField(
         unit="hours as a number such as 6 or 2.5",
+        maximum=MAX_HOURS,
         help_text=f"Hours of CPD, from 0 to {MAX_HOURS:,}, to one decimal place.",
     )
     cost = AmountField(
         label="Cost in pounds",
         unit="pounds as a number such as 150 or 89.50",
+        maximum=MAX_COST,
         help_text=f"In pounds, from 0 to {MAX_COST:,}, including fees and travel.",
     )
     reflection = forms.CharField(

@@ -135,8 +135,10 @@ BAD_INPUT = [
     (
         "hours",
         {"hours": "six"},
-        "Hours “six” is not a number; enter hours as a number such as 6 or 2.5.",
+        "Hours “six” is not a number; enter hours as a number such as 6 or 2.5, from 0 to 1,000.",
     ),
+    ("hours", {"hours": "1e5"}, "Hours “1e5” is not a number"),
+    ("cost", {"cost": "1e9"}, "Cost “1e9” is not a number; enter pounds"),
     ("hours", {"hours": "NaN"}, "Hours “NaN” is not a number"),
     (
         "cost",
