@@ -36,6 +36,7 @@ from trust.api import IdFilter, PageNumberPagination, choice_filter
 from . import portfolio, services
 from .access import (
     can_assign_appraiser,
+    can_edit_portfolio,
     can_run_cycles,
     visible_appraisals,
     visible_portfolio_entries,
@@ -699,23 +700,45 @@ class PortfolioEntryViewSet(viewsets.ModelViewSet):
         return Response(self.get_serializer(fresh).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        staff_id = scope_for(request.user).staff_id
-        if staff_id is None:
-            raise exceptions.PermissionDenied("Only members of staff keep a portfolio.")
+        own_id = scope_for(request.user).staff_id
         submitted = PortfolioEntryInput(data=request.data)
         submitted.is_valid(raise_exception=True)
-        staff = StaffMember.objects.get(pk=staff_id)
-        entry = portfolio.entry_save(request.user, staff=staff, **submitted.validated_data)
+        fields = dict(submitted.validated_data)
+        staff_id = fields.pop("staff", None) or own_id
+        if staff_id is None:
+            raise exceptions.PermissionDenied("Only members of staff keep a portfolio.")
+        if staff_id != own_id and not can_edit_portfolio(request.user, staff_id):
+            yours = f"send your own id {own_id}" if own_id else "send your own staff id"
+            raise exceptions.ValidationError(
+                {
+                    "staff": [
+                        f"staff {staff_id} is not you, and you may not add entries to another "
+                        f"member of staff's portfolio; leave staff out or {yours}."
+                    ]
+                }
+            )
+        staff = _found(StaffMember.objects.all(), staff_id, "staff", "Staff member")
+        entry = portfolio.entry_save(request.user, staff=staff, **fields)
         return self._respond(entry, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         entry = self.get_object()
         submitted = PortfolioEntryInput(data=request.data, partial=kwargs.get("partial", False))
         submitted.is_valid(raise_exception=True)
+        fields = dict(submitted.validated_data)
+        staff_id = fields.pop("staff", None)
+        if staff_id is not None and staff_id != entry.staff_id:
+            raise exceptions.ValidationError(
+                {
+                    "staff": [
+                        f"staff {staff_id} is not the owner of this entry "
+                        f"({entry.staff_id}); an entry cannot move to another portfolio. "
+                        "Leave staff out."
+                    ]
+                }
+            )
         # entry_save keeps the current value of every field left out of a PATCH.
-        portfolio.entry_save(
-            request.user, staff=entry.staff, entry=entry, **submitted.validated_data
-        )
+        portfolio.entry_save(request.user, staff=entry.staff, entry=entry, **fields)
         return self._respond(entry)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -11,9 +11,11 @@ of the same name in the OpenAPI components.
 """
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import MaxLengthValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -40,6 +42,7 @@ from .models import (
     Standard,
     Track,
 )
+from .portfolio_checks import is_plain_number
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -75,11 +78,38 @@ class WholeNumberInput(NamesValueMixin, serializers.IntegerField):
 
 
 class DecimalInput(NamesValueMixin, serializers.DecimalField):
-    pass
+    """A number sent as a JSON number or as text with digits and at most one
+    decimal point. Text in exponent notation such as "1e5" is rejected,
+    because messages would echo it rewritten as 1E+5."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and data.strip() and not is_plain_number(data.strip()):
+            raise serializers.ValidationError(
+                f"{self.field_name} {data[:40]!r} is not a number; send digits with an "
+                "optional decimal point, such as 2.5."
+            )
+        return super().to_internal_value(data)
+
+
+# YYYY-MM-DD by its shape, so a date that does not exist (2026-02-31) gets
+# its own message rather than "wrong format".
+_ISO_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class DateInput(NamesValueMixin, serializers.DateField):
-    pass
+    """A date as YYYY-MM-DD. A day that is not in the calendar, such as
+    2026-02-31, is named as such."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        text = data.strip() if isinstance(data, str) else ""
+        if _ISO_DATE_SHAPE.fullmatch(text):
+            try:
+                return datetime.date.fromisoformat(text)
+            except ValueError:
+                raise serializers.ValidationError(
+                    f"{self.field_name} {text} is not a real date; use YYYY-MM-DD."
+                ) from None
+        return super().to_internal_value(data)
 
 
 class BooleanInput(NamesValueMixin, serializers.BooleanField):
@@ -552,13 +582,51 @@ class PortfolioEntrySerializer(serializers.ModelSerializer):
 # Input -------------------------------------------------------------------------------
 
 
-class DeadlineInput(serializers.Serializer):
+def _name_field_messages(name: str, field: serializers.Field) -> None:
+    """Replace DRF's messages for a missing, null, empty or too long value,
+    such as "This field is required.", with ones that name the field."""
+    field.error_messages["required"] = f"{name} is missing; send it in the request body."
+    field.error_messages["null"] = f"{name} is null; send a value."
+    if isinstance(field, serializers.ListField):
+        _name_field_messages(f"Each item of {name}", field.child)
+        return
+    if not isinstance(field, serializers.CharField):
+        return
+    field.error_messages["blank"] = f"{name} is empty; send some text."
+    if field.max_length is not None:
+        # DRF builds the length validator's message in __init__, so the
+        # validator is replaced rather than its entry in error_messages.
+        limit = field.max_length
+        field.validators = [
+            validator
+            for validator in field.validators
+            if not isinstance(validator, MaxLengthValidator)
+        ] + [
+            MaxLengthValidator(
+                limit,
+                message=f"{name} is longer than {limit} characters; shorten it to {limit} "
+                "characters or fewer.",
+            )
+        ]
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body whose missing, empty or too long fields are named in the message."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, field in fields.items():
+            _name_field_messages(name, field)
+        return fields
+
+
+class DeadlineInput(InputSerializer):
     track = ChoiceInput(choices=Track.choices, noun="track")
     stage = ChoiceInput(choices=Stage.choices, noun="stage")
     due = DateInput(help_text="YYYY-MM-DD.")
 
 
-class CycleCreateInput(serializers.Serializer):
+class CycleCreateInput(InputSerializer):
     """A new cycle. Deadlines not sent take the trust's defaults."""
 
     academic_year = IdInput(help_text="Academic year id.")
@@ -575,7 +643,7 @@ class CycleCreateInput(serializers.Serializer):
     )
 
 
-class AppraisalCreateInput(serializers.Serializer):
+class AppraisalCreateInput(InputSerializer):
     cycle = IdInput(help_text="Appraisal cycle id.")
     appraisee = IdInput(help_text="Staff member id.")
     appraiser = IdInput(
@@ -586,11 +654,11 @@ class AppraisalCreateInput(serializers.Serializer):
     )
 
 
-class AppraisalUpdateInput(serializers.Serializer):
+class AppraisalUpdateInput(InputSerializer):
     appraiser = IdInput(help_text="Staff member id of the new appraiser.")
 
 
-class SignInput(serializers.Serializer):
+class SignInput(InputSerializer):
     agrees = BooleanInput(
         required=False,
         default=True,
@@ -599,11 +667,11 @@ class SignInput(serializers.Serializer):
     comment = _text()
 
 
-class MidYearInput(serializers.Serializer):
+class MidYearInput(InputSerializer):
     comment = _text(help_text="The appraiser's comment on the mid-year review.")
 
 
-class FinalReviewInput(serializers.Serializer):
+class FinalReviewInput(InputSerializer):
     summary = serializers.CharField(allow_blank=True, help_text="The overall summary.")
     pay_recommendation = _text(
         help_text="Text, where the trust's pay policy uses a pay recommendation."
@@ -616,11 +684,11 @@ class FinalReviewInput(serializers.Serializer):
     )
 
 
-class AnnotationInput(serializers.Serializer):
+class AnnotationInput(InputSerializer):
     text = serializers.CharField(help_text="A note added to the signed-off record.")
 
 
-class ObjectiveInput(serializers.Serializer):
+class ObjectiveInput(InputSerializer):
     """An objective's fields. A PATCH may send any of them, and the rest keep their values."""
 
     title = serializers.CharField(max_length=300)
@@ -663,7 +731,7 @@ class ObjectiveCreateInput(ObjectiveInput):
     appraisal = IdInput(help_text="Appraisal id.")
 
 
-class ReviewInput(serializers.Serializer):
+class ReviewInput(InputSerializer):
     """A review's fields. Omitted or null fields keep their current values."""
 
     objective = IdInput(help_text="Objective id.")
@@ -682,9 +750,18 @@ class ReviewInput(serializers.Serializer):
     )
 
 
-class PortfolioEntryInput(serializers.Serializer):
+class PortfolioEntryInput(InputSerializer):
     """A portfolio entry's fields. A PATCH may send any of them."""
 
+    staff = IdInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Staff member id whose portfolio the entry is in. Omit it for your own "
+        "portfolio. Another member of staff's id is accepted only from trust HR, who may "
+        "edit every portfolio; from anyone else it is rejected with 400. An entry cannot "
+        "move to another portfolio.",
+    )
     kind = ChoiceInput(choices=CpdKind.choices, noun="kind")
     title = serializers.CharField(max_length=200)
     provider = _text()
@@ -718,7 +795,7 @@ class PortfolioEntryInput(serializers.Serializer):
     )
 
 
-class EvidenceUploadInput(serializers.Serializer):
+class EvidenceUploadInput(InputSerializer):
     file = serializers.FileField(
         help_text="PDF, image or office document; the type is checked by content."
     )

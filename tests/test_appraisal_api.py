@@ -739,11 +739,11 @@ def objective_body(world: World, **fields: Any) -> dict[str, Any]:
     [
         ({"weighting": "lots"}, "weighting", "'lots' is not valid"),
         ({"weighting": 0}, "weighting", "0"),
-        ({"title": ""}, "title", "blank"),
+        ({"title": ""}, "title", "title is empty; send some text."),
         ({"measure": "results"}, "measure", "'results' is not a valid measure"),
         ({"standards": [99999999]}, "standards", "99999999"),
         ({"measure_academy": 99999999}, "measure_academy", "Academy 99999999 was not found"),
-        ({"target_value": "high"}, "target_value", "'high' is not valid"),
+        ({"target_value": "high"}, "target_value", "'high' is not a number"),
         (
             {"measure": "attendance", "measure_scope": "own_classes"},
             "measure_scope",
@@ -1015,7 +1015,7 @@ def test_portfolio_create_by_owner(world: World) -> None:
         ({"kind": "holiday"}, "kind", "'holiday' is not a valid kind"),
         ({"started_on": "18/11/2026"}, "started_on", "'18/11/2026' is not valid"),
         ({"ended_on": "2026-11-01"}, "ended_on", "01/11/2026"),
-        ({"hours": "many"}, "hours", "'many' is not valid"),
+        ({"hours": "many"}, "hours", "'many' is not a number"),
         ({"hours": -2}, "hours", None),
         ({"objectives": [99999999]}, "objectives", "99999999"),
     ],

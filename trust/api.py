@@ -109,9 +109,14 @@ class IdField(forms.Field):
         if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
             raise DjangoValidationError(
                 "%(value)s is not a valid %(noun)s id. Allowed values: a whole number "
-                "from 1, the id of a %(noun)s you can see.",
+                "from 1, the id of %(article)s %(noun)s you can see.",
                 code="invalid",
-                params={"value": repr(str(value)), "noun": self.noun},
+                params={
+                    "value": repr(str(value)),
+                    "noun": self.noun,
+                    # The vowel rule suits every noun in use; "hour" or "user" would not fit it.
+                    "article": "an" if self.noun[:1].lower() in "aeiou" else "a",
+                },
             )
         return int(text)
 
