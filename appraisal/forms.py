@@ -12,7 +12,16 @@ from academies.models import Academy, TutorGroup, YearGroup
 from progress.models import Subject
 from staff.models import Role, RoleAssignment, StaffMember
 
-from .models import Appraisal, Measure, MeasureScope, Objective, Outcome, Signature, Standard
+from .models import (
+    Appraisal,
+    Measure,
+    MeasureScope,
+    Objective,
+    Outcome,
+    Signature,
+    Standard,
+    Track,
+)
 
 
 class StandardChoiceField(forms.ModelMultipleChoiceField):
@@ -285,7 +294,8 @@ class AppraiserForm(forms.Form):
         queryset=StaffMember.objects.none(),
         label="Appraiser",
         empty_label="Choose a member of staff",
-        help_text="Current staff of the appraisee's academy and of the trust's central team. "
+        help_text="Current staff of the appraisee's academy and of the trust's central team; "
+        "a headteacher's appraiser comes from the central team. "
         "A signature the previous appraiser gave on a document the appraisee has not yet "
         "signed is removed.",
         error_messages={
@@ -310,6 +320,10 @@ def appraiser_choices(appraisal: Appraisal, today: Any) -> QuerySet[StaffMember]
     appraisee's academy and of the central team, and the current appraiser
     wherever they work. The appraisee and staff who have left are never offered.
 
+    A headteacher is appraised by the trust, not by their own staff, so for
+    the headteacher track only the central team (and the current appraiser)
+    is offered.
+
     A trustee governs the trust and is not one of its staff, so someone whose
     only current role is trustee is left out.
     """
@@ -320,7 +334,11 @@ def appraiser_choices(appraisal: Appraisal, today: Any) -> QuerySet[StaffMember]
     trustees = current_roles.filter(role=Role.TRUSTEE).values("staff_id")
     other_roles = current_roles.exclude(role=Role.TRUSTEE).values("staff_id")
     trustee_only = Q(pk__in=trustees) & ~Q(pk__in=other_roles)
-    own_academy = Q(academy_id=appraisal.academy_id) if appraisal.academy_id else Q(pk__in=[])
+    own_academy = (
+        Q(academy_id=appraisal.academy_id)
+        if appraisal.academy_id and appraisal.track != Track.HEADTEACHER
+        else Q(pk__in=[])
+    )
     central_team = Q(academy__isnull=True) & ~trustee_only
     offered = own_academy | central_team
     if appraisal.appraiser_id:

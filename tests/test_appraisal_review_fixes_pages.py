@@ -95,11 +95,25 @@ def test_appraiser_choices_include_central_team(client, world):
     offered = option_ids(response, "appraiser")
     assert ceo.pk in offered
     assert world.staff["trust_hr"].pk in offered
-    assert world.staff["teacher"].pk in offered
+    # A headteacher is appraised by the trust, not by their own staff.
+    assert world.staff["teacher"].pk not in offered
     assert head.pk not in offered
     assert left_central.pk not in offered
     assert world.staff["trustee"].pk not in offered
     assert elm_teacher.pk not in offered
+
+
+def test_appraiser_choices_for_a_teacher_include_their_academy(client, world):
+    appraisal = appraisal_of(world)
+
+    response = get(client, world.users["trust_hr"], "appraisal:appraiser", appraisal.pk)
+
+    offered = option_ids(response, "appraiser")
+    assert world.staff["headteacher"].pk in offered
+    assert world.staff["head_of_year"].pk in offered
+    assert world.staff["trust_leader"].pk in offered
+    assert world.staff["teacher"].pk not in offered
+    assert world.staff["elm_teacher"].pk not in offered
 
 
 def test_appraiser_choices_keep_current_appraiser(client, world):
