@@ -118,3 +118,17 @@ def test_value_label_colours():
     # Line values sit on the white plot; bar values sit inside the dark bars.
     assert ".text-overlay .color-0 text{fill:#1d4f91}" in line.svg
     assert ".text-overlay .color-0 text{fill:#ffffff}" in bar.svg
+
+
+def test_bar_summary_names_every_label_that_ties():
+    chart = bar_chart(
+        title="Appraisals signed off",
+        labels=["Ash", "Beech", "Cedar", "Elm"],
+        series={"Signed off": [4, 0, 4, 0]},
+        y_title="Appraisals",
+        x_title="Academy",
+    )
+
+    assert (
+        chart.summary == "Ash and Cedar have the most appraisals (4); Beech and Elm the fewest (0)."
+    )

@@ -103,11 +103,21 @@ def _bar_summary(labels: Sequence[str], series: dict[str, list[Number]], y_title
             subject = f"All {len(pairs)} have" if len(pairs) > 1 else f"{high[0]} has"
             sentences.append(f"{prefix}{subject} {_format(high[1])} {_noun(y_title)}.")
             continue
+        tops = [label for label, v in pairs if v == high[1]]
+        bottoms = [label for label, v in pairs if v == low[1]]
+        verb = "has" if len(tops) == 1 else "have"
         sentences.append(
-            f"{prefix}{high[0]} has the most {_noun(y_title)} ({_format(high[1])}); "
-            f"{low[0]} the fewest ({_format(low[1])})."
+            f"{prefix}{_names(tops)} {verb} the most {_noun(y_title)} ({_format(high[1])}); "
+            f"{_names(bottoms)} the fewest ({_format(low[1])})."
         )
     return " ".join(sentences) or NO_DATA
+
+
+def _names(labels: Sequence[str]) -> str:
+    """Join labels that tie as "A", "A and B" or "A, B and C"."""
+    if len(labels) == 1:
+        return labels[0]
+    return f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def _line_summary(labels: Sequence[str], series: dict[str, list[Number]], y_title: str) -> str:
