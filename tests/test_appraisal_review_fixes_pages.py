@@ -176,9 +176,9 @@ def test_appraisee_sign_without_choice_is_400(client, world, status, name, docum
     )
 
     assert response.status_code == 400
-    assert "Do you agree?: Choose 'I agree' or 'I disagree' before signing." in visible_text(
-        response
-    )
+    text = visible_text(response)
+    assert "Not signed" in text
+    assert "Do you agree? Choose 'I agree' or 'I disagree' before signing." in text
     assert not Signature.objects.filter(
         appraisal=appraisal, document=document, party=Signature.Party.APPRAISEE
     ).exists()
