@@ -712,8 +712,8 @@ class PortfolioEntryViewSet(viewsets.ModelViewSet):
             raise exceptions.ValidationError(
                 {
                     "staff": [
-                        f"staff {staff_id} is not you, and you may not add entries to another "
-                        f"member of staff's portfolio; leave staff out or {yours}."
+                        f"staff {staff_id} is another member of staff, whose portfolio you "
+                        f"may not add entries to; leave staff out or {yours}."
                     ]
                 }
             )

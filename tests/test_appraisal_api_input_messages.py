@@ -65,7 +65,7 @@ def test_api_entry_for_other_staff_rejected(world):
     )
     assert response.status_code == 400
     message = response.json()["staff"][0]
-    assert f"staff {other.pk} is not you" in message
+    assert f"staff {other.pk} is another member of staff" in message
     assert f"send your own id {world.staff['teacher'].pk}" in message
     assert not PortfolioEntry.objects.exists()
 
