@@ -8,6 +8,7 @@ becomes a 403 page.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -135,6 +136,38 @@ def _closed_form(
             else None,
         },
         status=409,
+    )
+
+
+def _stage_form(
+    request: HttpRequest,
+    appraisal: Appraisal,
+    form: Any,
+    *,
+    title: str,
+    button: str,
+    run: Callable[[dict[str, Any]], str],
+    anchor: str = "",
+) -> HttpResponse:
+    """Show `form` on the stage page; on a valid POST call `run` with its data
+    and go back to the appraisal with the message `run` returns. A failed
+    POST shows the services' errors on the form's fields with status 400."""
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                done = run(form.cleaned_data)
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, done)
+                return redirect(_detail_url(appraisal) + anchor)
+    return _form_page(
+        request,
+        "stage_form.html",
+        {"page_title": title, "appraisal": appraisal, "form": form, "button": button},
+        status=status,
     )
 
 
@@ -727,29 +760,18 @@ def mid_year(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         initial={"comment": appraisal.mid_year_comment},
     )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.mid_year_complete(
-                    request.user, appraisal, comment=form.cleaned_data["comment"]
-                )
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, "Mid-year review completed.")
-                return redirect(_detail_url(appraisal))
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> str:
+        services.mid_year_complete(request.user, appraisal, comment=data["comment"])
+        return "Mid-year review completed."
+
+    return _stage_form(
         request,
-        "stage_form.html",
-        {
-            "page_title": f"Complete the mid-year review: {appraisal.appraisee.full_name}",
-            "appraisal": appraisal,
-            "form": form,
-            "button": "Complete the mid-year review",
-        },
-        status=status,
+        appraisal,
+        form,
+        title=f"Complete the mid-year review: {appraisal.appraisee.full_name}",
+        button="Complete the mid-year review",
+        run=run,
     )
 
 
@@ -783,34 +805,24 @@ def final_review(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.final_review_complete(
-                    request.user,
-                    appraisal,
-                    summary=data["summary"],
-                    pay_recommendation=data.get("pay_recommendation", ""),
-                    development_needs=data["development_needs"],
-                )
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, "Final review completed. Both of you now sign it.")
-                return redirect(_detail_url(appraisal))
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> str:
+        services.final_review_complete(
+            request.user,
+            appraisal,
+            summary=data["summary"],
+            pay_recommendation=data.get("pay_recommendation", ""),
+            development_needs=data["development_needs"],
+        )
+        return "Final review completed. Both of you now sign it."
+
+    return _stage_form(
         request,
-        "stage_form.html",
-        {
-            "page_title": f"Complete the final review: {appraisal.appraisee.full_name}",
-            "appraisal": appraisal,
-            "form": form,
-            "button": "Complete the final review",
-        },
-        status=status,
+        appraisal,
+        form,
+        title=f"Complete the final review: {appraisal.appraisee.full_name}",
+        button="Complete the final review",
+        run=run,
     )
 
 
@@ -841,28 +853,19 @@ def appraiser_change(request: HttpRequest, pk: int) -> HttpResponse:
         today=today,
         initial={"appraiser": appraisal.appraiser_id},
     )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            chosen = form.cleaned_data["appraiser"]
-            try:
-                services.appraiser_set(request.user, appraisal, chosen)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, f"{chosen.full_name} is now the appraiser.")
-                return redirect(_detail_url(appraisal))
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> str:
+        chosen = data["appraiser"]
+        services.appraiser_set(request.user, appraisal, chosen)
+        return f"{chosen.full_name} is now the appraiser."
+
+    return _stage_form(
         request,
-        "stage_form.html",
-        {
-            "page_title": f"Change the appraiser: {appraisal.appraisee.full_name}",
-            "appraisal": appraisal,
-            "form": form,
-            "button": "Change the appraiser",
-        },
-        status=status,
+        appraisal,
+        form,
+        title=f"Change the appraiser: {appraisal.appraisee.full_name}",
+        button="Change the appraiser",
+        run=run,
     )
 
 
@@ -877,25 +880,17 @@ def annotate(request: HttpRequest, pk: int) -> HttpResponse:
     if closed is not None:
         return closed
     form = AnnotationForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.annotation_add(request.user, appraisal, text=form.cleaned_data["text"])
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, "Note added to the signed-off record.")
-                return redirect(_detail_url(appraisal) + "#notes")
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> str:
+        services.annotation_add(request.user, appraisal, text=data["text"])
+        return "Note added to the signed-off record."
+
+    return _stage_form(
         request,
-        "stage_form.html",
-        {
-            "page_title": f"Add a note: {appraisal.appraisee.full_name}",
-            "appraisal": appraisal,
-            "form": form,
-            "button": "Add the note",
-        },
-        status=status,
+        appraisal,
+        form,
+        title=f"Add a note: {appraisal.appraisee.full_name}",
+        button="Add the note",
+        run=run,
+        anchor="#notes",
     )
