@@ -95,8 +95,6 @@ def entry_save(
     target.booking_id = values.booking_id
     with audit.acting_as(actor):
         target.save()
-        # NOTE: trust.audit records concrete fields only, so changes to the
-        # linked objectives and standards do not appear in the audit trail.
         target.objectives.set(values.objective_ids)
         target.standards.set(values.standard_ids)
     return target

@@ -123,3 +123,31 @@ def test_snapshot_records_a_file_field_by_its_stored_name():
     data = audit.snapshot(evidence)
 
     assert data["file"] == "evidence/7/abc123.pdf"
+
+
+@pytest.mark.django_db
+def test_many_to_many_links_are_recorded_with_ids_before_and_after():
+    from appraisal.models import Objective, Standard
+    from tests.factories_appraisal import cycle_2026, make_appraisal, make_objective
+    from tests.personas import build_personas
+
+    world = build_personas()
+    appraisal = make_appraisal(
+        cycle_2026(world), world.staff["teacher"], world.staff["headteacher"], objectives=()
+    )
+    objective = make_objective(appraisal)
+    first, second = Standard.objects.order_by("position")[:2]
+    user = world.users["headteacher"]
+
+    with audit.acting_as(user):
+        objective.standards.set([first, second])
+        objective.standards.remove(first)
+
+    events = AuditEvent.objects.filter(
+        model=Objective._meta.label, object_id=str(objective.pk), action="update"
+    ).order_by("pk")
+    assert [e.changes for e in events] == [
+        {"standards": [[], sorted([first.pk, second.pk])]},
+        {"standards": [sorted([first.pk, second.pk]), [second.pk]]},
+    ]
+    assert all(e.actor == user for e in events)

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models.fields.files import FieldFile
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
 from .models import AuditEvent
@@ -129,10 +129,41 @@ def _after_delete(sender: type[models.Model], instance: models.Model, **kwargs: 
     _event(instance, AuditEvent.Action.DELETE, {k: [v, None] for k, v in before.items()}).save()
 
 
+def _m2m_ids(instance: models.Model, field_name: str) -> list[Any]:
+    return sorted(getattr(instance, field_name).values_list("pk", flat=True))
+
+
+def _m2m_changed(sender: Any, instance: models.Model, action: str, **kwargs: Any) -> None:
+    """Record a change to a registered model's many-to-many links as one update
+    with the linked ids before and after. Only the side that declares the field
+    is recorded, so a change made from the other side is not in the trail."""
+    if kwargs.get("reverse") or type(instance) not in _registry:
+        return
+    names = [
+        field.name
+        for field in instance._meta.many_to_many
+        if field.remote_field.through is sender  # type: ignore[union-attr]
+    ]
+    if not names:
+        return
+    name = names[0]
+    store = instance.__dict__.setdefault("_audit_m2m_before", {})
+    if action in {"pre_add", "pre_remove", "pre_clear"}:
+        store[name] = _m2m_ids(instance, name)
+        return
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    before = store.pop(name, None)
+    after = _m2m_ids(instance, name)
+    if before is not None and before != after:
+        _event(instance, AuditEvent.Action.UPDATE, {name: [before, after]}).save()
+
+
 def register(
     model: type[models.Model], *, pupil_field: str | None = None, staff_field: str | None = None
 ) -> None:
-    """Audit every ORM save and delete of `model`.
+    """Audit every ORM save and delete of `model`, and changes to its
+    many-to-many links.
 
     `pupil_field` or `staff_field` names the attribute holding the id of the
     pupil or staff member whose trail the record joins.
@@ -142,6 +173,9 @@ def register(
     pre_save.connect(_before_save, sender=model, dispatch_uid=uid + "-pre")
     post_save.connect(_after_save, sender=model, dispatch_uid=uid + "-post")
     post_delete.connect(_after_delete, sender=model, dispatch_uid=uid + "-delete")
+    for field in model._meta.many_to_many:
+        through = field.remote_field.through  # type: ignore[union-attr]
+        m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"{uid}-{field.name}")
 
 
 def record_bulk(
