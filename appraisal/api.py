@@ -11,7 +11,7 @@ endpoint here except the list of cycles returns 403 to them.
 """
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import django_filters
@@ -24,6 +24,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from academies.models import AcademicYear, Academy, TutorGroup, YearGroup
@@ -368,37 +369,30 @@ class AppraisalViewSet(
         services.appraiser_set(request.user, appraisal, appraiser)
         return self._detail(appraisal)
 
+    def _step(self, serializer: type[Serializer], service: Callable[..., Any]) -> Response:
+        """Validate the request body with `serializer`, run the service step on
+        the appraisal and return the appraisal as it now stands."""
+        appraisal = self.get_object()
+        submitted = serializer(data=self.request.data)
+        submitted.is_valid(raise_exception=True)
+        service(self.request.user, appraisal, **submitted.validated_data)
+        return self._detail(appraisal)
+
     @action(detail=True, methods=["post"], url_path="sign-objectives")
     def sign_objectives(self, request: Request, pk: Any = None) -> Response:
-        appraisal = self.get_object()
-        submitted = SignInput(data=request.data)
-        submitted.is_valid(raise_exception=True)
-        services.objectives_sign(request.user, appraisal, **submitted.validated_data)
-        return self._detail(appraisal)
+        return self._step(SignInput, services.objectives_sign)
 
     @action(detail=True, methods=["post"], url_path="mid-year-complete")
     def mid_year_complete(self, request: Request, pk: Any = None) -> Response:
-        appraisal = self.get_object()
-        submitted = MidYearInput(data=request.data)
-        submitted.is_valid(raise_exception=True)
-        services.mid_year_complete(request.user, appraisal, **submitted.validated_data)
-        return self._detail(appraisal)
+        return self._step(MidYearInput, services.mid_year_complete)
 
     @action(detail=True, methods=["post"], url_path="final-review-complete")
     def final_review_complete(self, request: Request, pk: Any = None) -> Response:
-        appraisal = self.get_object()
-        submitted = FinalReviewInput(data=request.data)
-        submitted.is_valid(raise_exception=True)
-        services.final_review_complete(request.user, appraisal, **submitted.validated_data)
-        return self._detail(appraisal)
+        return self._step(FinalReviewInput, services.final_review_complete)
 
     @action(detail=True, methods=["post"], url_path="sign-final")
     def sign_final(self, request: Request, pk: Any = None) -> Response:
-        appraisal = self.get_object()
-        submitted = SignInput(data=request.data)
-        submitted.is_valid(raise_exception=True)
-        services.final_sign(request.user, appraisal, **submitted.validated_data)
-        return self._detail(appraisal)
+        return self._step(SignInput, services.final_sign)
 
     @action(detail=True, methods=["post"])
     def annotations(self, request: Request, pk: Any = None) -> Response:
