@@ -38,7 +38,8 @@ def visible_appraisals(user: Any) -> QuerySet[Appraisal]:
 
 
 def can_manage(user: Any, appraisal: Appraisal) -> bool:
-    """The appraiser, the academy's headteacher and trust HR set objectives and review."""
+    """Return whether `user` may set objectives and review: the appraiser, the
+    academy's headteacher or trust HR."""
     scope = scope_for(user)
     if scope.all_appraisals:
         return True
@@ -52,7 +53,8 @@ def can_manage(user: Any, appraisal: Appraisal) -> bool:
 
 
 def can_assign_appraiser(user: Any, appraisal: Appraisal) -> bool:
-    """A leader changes the appraiser: the academy's headteacher or trust HR."""
+    """Return whether `user` may change the appraiser: the academy's headteacher
+    or trust HR."""
     scope = scope_for(user)
     if scope.all_appraisals:
         return True
@@ -133,7 +135,8 @@ def visible_portfolio_entries(user: Any) -> QuerySet[PortfolioEntry]:
 
 
 def can_edit_portfolio(user: Any, staff_id: int) -> bool:
-    """A portfolio is kept by its owner; trust HR may correct it."""
+    """Return whether `user` may edit the portfolio of `staff_id`: its owner, or
+    trust HR correcting it."""
     scope = scope_for(user)
     return scope.staff_id == staff_id or scope.all_appraisals
 
@@ -142,7 +145,8 @@ def can_edit_portfolio(user: Any, staff_id: int) -> bool:
 
 
 def visible_cpd_events(user: Any) -> QuerySet[CpdEvent]:
-    """Every member of staff sees the whole offer; trustees do not."""
+    """Return the CPD events `user` may read: the whole offer for any member of
+    staff, none for a trustee."""
     scope = scope_for(user)
     if user.is_superuser or (scope.staff_id and not scope.is_trustee_only):
         return CpdEvent.objects.all()

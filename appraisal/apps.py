@@ -5,11 +5,11 @@ from django.db.models.signals import post_migrate
 
 
 def _standards_ensure(sender: Any, **kwargs: Any) -> None:
-    """Put the Teachers' Standards back after a flush.
+    """Recreate the Teachers' Standards after a database flush.
 
-    Migration 0002 seeds them; a flush (a transactional test's teardown,
-    `manage.py flush`) removes every row and then sends post_migrate, as it
-    does for content types, so the set is recreated here.
+    Migration 0002 seeds them. A flush (a transactional test's teardown, or
+    `manage.py flush`) deletes every row and then sends post_migrate, which
+    is also how Django recreates content types.
     """
     from django.db import connections
 

@@ -24,10 +24,10 @@ def default_deadlines(academic_year: AcademicYear) -> dict[tuple[str, str], date
     """Return the defaults many trust policies use, keyed by (track, stage).
 
     Objectives for the year are agreed by 31 October (headteachers by
-    31 December); the mid-year review is due by the end of March; the year
-    is reviewed and signed off once the summer's results are known, by
-    31 October of the next academic year (31 December for headteachers),
-    the same day the next year's objectives are due. These are policy,
+    31 December), and the mid-year review is due by the end of March. The
+    year is reviewed and signed off after the summer's results, by 31 October
+    of the next academic year (31 December for headteachers). That is the
+    same day the next year's objectives are due. These dates are policy,
     not statute, and the trust may change them.
     """
     y = academic_year.start_year

@@ -3,9 +3,9 @@ signatures, and the professional development (CPD) portfolio with the
 trust's CPD offer.
 
 The appraisal regulations (SI 2012/115) do not bind academies, so the
-trust's own policy sets the deadlines; the defaults follow the model
-policies many trusts adopt (objectives by 31 October, headteachers by
-31 December).
+trust's own policy sets the deadlines. The defaults follow the model
+policies many trusts adopt: objectives by 31 October, and headteachers'
+by 31 December.
 """
 
 from decimal import Decimal
@@ -69,7 +69,7 @@ class AppraisalCycle(models.Model):
     academic_year = models.OneToOneField(
         AcademicYear, on_delete=models.PROTECT, related_name="appraisal_cycle"
     )
-    # Where the trust's pay policy asks appraisers for a pay recommendation.
+    # True when the trust's pay policy requires appraisers to record a pay recommendation.
     uses_pay_recommendation = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

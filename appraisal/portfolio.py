@@ -8,8 +8,8 @@ before writing and raises ValidationError({field: [message]}) naming the
 value and the rule, so a rejected call writes nothing. Selectors read.
 
 Evidence files are read and written through models.evidence_storage() at
-call time rather than through the file field's storage, which Django
-builds once at import; so a test's STORAGES override is honoured too.
+call time, not through the file field's storage, because Django builds
+that storage once at import. A test's STORAGES override then applies too.
 """
 
 import datetime

@@ -149,9 +149,11 @@ def _stage_form(
     run: Callable[[dict[str, Any]], str],
     anchor: str = "",
 ) -> HttpResponse:
-    """Show `form` on the stage page; on a valid POST call `run` with its data
-    and go back to the appraisal with the message `run` returns. A failed
-    POST shows the services' errors on the form's fields with status 400."""
+    """Render `form` on the stage page, or on a valid POST call `run` with its data.
+
+    After `run` succeeds, redirect to the appraisal with the message it returns.
+    When the service rejects the data, show its errors on the form with status 400.
+    """
     status = 200
     if request.method == "POST":
         status = 400

@@ -946,7 +946,7 @@ def test_target_rule_property(tenths, extra):
     assert (errors == {}) is allowed, (target, errors)
 
 
-def test_measure_values_of_an_earlier_cycle_use_the_end_of_its_year(world):
+def test_earlier_cycle_measured_at_year_end(world):
     from appraisal.models import AppraisalCycle
 
     last_year = AcademicYearFactory(trust=world.academic_year.trust, start_year=2025)

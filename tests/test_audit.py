@@ -114,7 +114,7 @@ def test_request_user_becomes_actor(rf):
     assert event.actor == staff.user
 
 
-def test_snapshot_records_a_file_field_by_its_stored_name():
+def test_snapshot_stores_file_name():
     from appraisal.models import EvidenceFile
 
     evidence = EvidenceFile(original_name="Course certificate.pdf")
@@ -126,7 +126,7 @@ def test_snapshot_records_a_file_field_by_its_stored_name():
 
 
 @pytest.mark.django_db
-def test_many_to_many_links_are_recorded_with_ids_before_and_after():
+def test_many_to_many_change_recorded():
     from appraisal.models import Objective, Standard
     from tests.factories_appraisal import cycle_2026, make_appraisal, make_objective
     from tests.personas import build_personas
