@@ -240,7 +240,12 @@ def test_registers_taken_by_tutors(seeded):
 def test_entered_at_on_mark_date(seeded):
     for mark in AttendanceMark.objects.order_by("?")[:300]:
         assert timezone.localdate(mark.entered_at) == mark.date
-        assert mark.version == 1
+        if mark.code == "E":
+            # A demo suspension writes E over the mark its register already
+            # had, which is that mark's second version.
+            assert mark.version in (1, 2)
+        else:
+            assert mark.version == 1
 
 
 @pytest.mark.django_db
