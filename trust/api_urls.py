@@ -51,5 +51,6 @@ urlpatterns = [
     path("", include("behaviour.api_urls")),
     path("", include("progress.api_progress")),
     path("", include("appraisal.api_urls")),
+    path("", include("reports.api_urls")),
     path("", include(router.urls)),
 ]

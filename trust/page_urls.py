@@ -11,6 +11,5 @@ urlpatterns = [
     path("academy/", page_views.academy_dashboard, name="academy-dashboard"),
     path("my-year/", page_views.my_year, name="my-year"),
     path("my-classes/", page_views.my_classes, name="my-classes"),
-    path("reports/", page_views.reports_home, name="reports-home"),
     path("my-appraisal/", appraisal_views.my_appraisal, name="my-appraisal"),
 ]

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "behaviour",
     "progress",
     "appraisal",
+    "django_celery_beat",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +169,7 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=True)
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", str(VAR_DIR / "private" / "evidence")))
+REPORTS_ROOT = Path(os.environ.get("REPORTS_ROOT", str(VAR_DIR / "private" / "reports")))
 # Evidence files larger than this are refused (bytes).
 EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024)))
 STORAGES = {
@@ -176,6 +179,11 @@ STORAGES = {
     "evidence": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(EVIDENCE_ROOT), "base_url": None},
+    },
+    # Report PDFs too: children's data, served only through a view that checks access.
+    "reports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(REPORTS_ROOT), "base_url": None},
     },
     "staticfiles": {
         "BACKEND": (
@@ -232,6 +240,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+# Report PDFs go to their own queue, so a long governance report never holds
+# up an import or the morning's suspension marks (`make worker` serves both).
+REPORTS_QUEUE = "reports"
+CELERY_TASK_ROUTES = {"reports.tasks.generate_report": {"queue": REPORTS_QUEUE}}
+# The longest report may run for REPORT_TIME_LIMIT_SECONDS. Redis redelivers an
+# unacknowledged task after the visibility timeout, so it must be longer than
+# that, or a slow report would be delivered twice.
+REPORT_TIME_LIMIT_SECONDS = 30 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# The schedule lives in the database, so an administrator edits it in the admin.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # celery beat: before registers open, write the E marks of the day's suspension sessions.
 CELERY_BEAT_SCHEDULE = {
     "write-suspension-marks": {

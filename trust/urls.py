@@ -20,6 +20,7 @@ urlpatterns = [
     path("progress/", include("progress.urls")),
     path("appraisal/", include("appraisal.urls")),
     path("", include("trust.page_urls")),
+    path("", include("reports.urls")),
     path("api/v1/", include("trust.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,0 +1,3 @@
+"""URL patterns, filled in by the part of the app that owns them."""
+
+urlpatterns: list = []
