@@ -80,12 +80,19 @@ def nav_items(user: Any) -> list[NavItem]:
         items.append(("My year today", _url("my-year")))
     if scope.has_role(Role.TUTOR, Role.TEACHER) or scope.tutor_group_ids:
         items.append(("My classes", _url("my-classes")))
-    if scope.all_academies and not scope.is_trustee_only:
+    # Trustees read the trust dashboard too, as aggregates without pupils.
+    if scope.all_academies:
         items.append(("Trust dashboard", _url("trust-dashboard")))
     if scope.pupil_academy_ids:
         items.append(("Academy dashboard", _url("academy-dashboard")))
-    if scope.has_role(Role.TRUSTEE, Role.TRUST_LEADER) or user.is_superuser:
+    if scope.year_group_ids and not scope.pupil_academy_ids and not scope.all_academies:
+        items.append(
+            ("Year group dashboard", _url("year-group-dashboard", min(scope.year_group_ids)))
+        )
+    if scope.all_academies or scope.pupil_academy_ids or scope.year_group_ids:
         items.append(("Reports", _url("reports-home")))
+    if scope.all_academies:
+        items.append(("Targets", _url("report-targets")))
     if scope.academy_ids or scope.all_academies:
         items.append(("Academies", _url("academies:list")))
     if scope.sees_any_pupil() or scope.has_role(Role.TEACHER):
