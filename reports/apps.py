@@ -9,6 +9,10 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import seeding
+        from trust import audit
+
+        from . import models, seeding
 
         post_migrate.connect(seeding.reseed, sender=self)
+        audit.register(models.Target)
+        audit.register(models.NationalFigure)
