@@ -1,0 +1,448 @@
+"""Breakdowns of an academy's or a year group's figures by pupil group, and
+the monthly trend of a group of academies over the academic year.
+
+Both cover the academic year to date (attendance.selectors.default_range)
+and read the domain apps' own selectors and summary tables, so a row here
+equals the domain's figure for the same pupils. Each function takes a fixed
+number of queries whatever the number of pupils, marks or incidents, and
+checks no access: pages ask reports.access first.
+"""
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from academies.models import Academy, YearGroup
+from attendance.selectors import GroupTarget, default_range, enrolment_rows, weekly_trend
+from attendance.statistics import Counts, group_figures, one_decimal
+from attendance.statistics import total as total_counts
+from behaviour.models import IncidentPupil, Polarity, Suspension, SuspensionSession
+from behaviour.suspensions import COUNTED_KINDS
+from progress.summaries import (
+    AREAS,
+    PUPIL_GROUPS,
+    Tally,
+    _groups_of,
+    latest_points,
+    point_figures,
+)
+from pupils.models import Enrolment, SenStatus, Sex, active_on
+from pupils.selectors import disadvantaged_filter
+
+from .figures import SUPPRESS_BELOW, FigureRow, Figures
+from .models import Measure
+
+# The pupils each measure rests on, as Figures attributes. A measure is
+# suppressed when any of them counts 1 to 4 pupils. "on_roll" is no Measure,
+# but a count of 1 to 4 pupils on roll is hidden the same way.
+ON_ROLL = "on_roll"
+MEASURE_BASES: dict[str, tuple[str, ...]] = {
+    ON_ROLL: ("on_roll",),
+    Measure.ATTENDANCE: ("attendance.enrolments",),
+    Measure.PERSISTENT_ABSENCE: ("attendance.enrolments",),
+    Measure.SEVERE_ABSENCE: ("attendance.enrolments",),
+    Measure.NEGATIVE_PER_100: ("on_roll", "pupils_with_negative"),
+    Measure.SUSPENSION_RATE: ("on_roll", "pupils_suspended"),
+    Measure.TMG_ENGLISH: ("tmg.english",),
+    Measure.TMG_MATHS: ("tmg.maths",),
+    Measure.TMG_ALL: ("tmg.all",),
+}
+TMG_MEASURES: dict[str, str] = {
+    Measure.TMG_ENGLISH: "english",
+    Measure.TMG_MATHS: "maths",
+    Measure.TMG_ALL: "all",
+}
+SEX_NOT_KNOWN = "sex_not_known"
+
+
+# Pupil groups ----------------------------------------------------------------------------
+
+
+def group_conditions(today: datetime.date, prefix: str = "") -> dict[str, Q]:
+    """Return a filter per key of PUPIL_GROUPS, the rules of
+    progress.summaries written as SQL; `prefix` reaches the pupil through a relation."""
+    disadvantaged = disadvantaged_filter(today, prefix)
+    sen = f"{prefix}sen_status"
+    sex = f"{prefix}sex"
+    eal = f"{prefix}eal"
+    return {
+        "disadvantaged": disadvantaged,
+        "not_disadvantaged": ~disadvantaged,
+        "sen_support": Q(**{sen: SenStatus.SEN_SUPPORT}),
+        "ehc_plan": Q(**{sen: SenStatus.EHC_PLAN}),
+        "no_sen": ~Q(**{f"{sen}__in": [SenStatus.SEN_SUPPORT, SenStatus.EHC_PLAN]}),
+        "eal": Q(**{eal: True}),
+        "not_eal": Q(**{eal: False}),
+        "female": Q(**{sex: Sex.FEMALE}),
+        "male": Q(**{sex: Sex.MALE}),
+        SEX_NOT_KNOWN: ~Q(**{f"{sex}__in": [Sex.FEMALE, Sex.MALE]}),
+    }
+
+
+def _per_group(
+    rows: QuerySet[Any], today: datetime.date, prefix: str, **aggregates: tuple[str, bool]
+) -> dict[str, dict[str, int]]:
+    """Count `rows` once per pupil group in one query.
+
+    Each aggregate is (field, distinct): for example ("incident_id", True)
+    counts each incident once per group even when several of its pupils
+    are in the group.
+    """
+    expressions = {}
+    for key, condition in group_conditions(today, prefix).items():
+        for name, (counted, distinct) in aggregates.items():
+            expressions[f"{key}__{name}"] = Count(counted, distinct=distinct, filter=condition)
+    values = rows.aggregate(**expressions)
+    result: dict[str, dict[str, int]] = {group.key: {} for group in PUPIL_GROUPS}
+    for label, value in values.items():
+        key, name = label.split("__")
+        result[key][name] = int(value or 0)
+    return result
+
+
+def _window(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    return default_range(today)
+
+
+def _scope(
+    rows: QuerySet[Any], academy_ids: Iterable[int], year_group_id: int | None
+) -> QuerySet[Any]:
+    if year_group_id is not None:
+        return rows.filter(year_group_id=year_group_id)
+    return rows.filter(academy_id__in=list(academy_ids))
+
+
+def counted_suspensions(start: datetime.date, end: datetime.date) -> QuerySet[Suspension]:
+    """Return the suspensions in force (suspensions and lunchtime suspensions)
+    that start between `start` and `end`: the count behind the suspension rate."""
+    return Suspension.objects.filter(
+        kind__in=COUNTED_KINDS,
+        status=Suspension.Status.ACTIVE,
+        start_date__gte=start,
+        start_date__lte=end,
+    )
+
+
+def negative_links(start: datetime.date, end: datetime.date) -> QuerySet[IncidentPupil]:
+    """Return the pupils' links to negative incidents between `start` and `end`,
+    every role included, as behaviour.analysis counts them."""
+    return IncidentPupil.objects.filter(polarity=Polarity.NEGATIVE, date__gte=start, date__lte=end)
+
+
+# Breakdown by pupil group ------------------------------------------------------------------
+
+
+def _attendance_by_group(
+    target: GroupTarget, start: datetime.date, end: datetime.date
+) -> dict[str, list[Counts]]:
+    by_group: dict[str, list[Counts]] = {group.key: [] for group in PUPIL_GROUPS}
+    for row in enrolment_rows(target, start, end):
+        facts = {
+            "is_disadvantaged": row.disadvantaged,
+            "sen_status": row.sen_status,
+            "eal": row.eal,
+            "sex": row.sex,
+        }
+        for key in _groups_of(facts):
+            by_group[key].append(row.counts)
+    return by_group
+
+
+def _tmg_by_group(
+    academy: Academy, year_group: YearGroup | None, today: datetime.date
+) -> dict[str, dict[str, Tally]]:
+    points = latest_points([academy.pk], today)
+    if year_group is not None:
+        points = [p for p in points if p.year_group_id == year_group.pk]
+    result: dict[str, dict[str, Tally]] = {
+        group.key: {area.key: Tally() for area in AREAS} for group in PUPIL_GROUPS
+    }
+    for figures in point_figures(points, today):
+        for key, areas in figures.groups.items():
+            for area, tally in areas.items():
+                result[key][area] = result[key][area] + tally
+    return result
+
+
+def breakdown(
+    academy: Academy, year_group: YearGroup | None, today: datetime.date, *, suppress: bool
+) -> list[FigureRow]:
+    """Return one row per pupil group (the keys and labels of
+    progress.summaries.PUPIL_GROUPS) for `academy`, or for `year_group` of it,
+    over the academic year to `today`.
+
+    The groups of one family (disadvantaged, SEN, EAL, sex) partition the
+    pupils, so their pupil counts, attendance counts, suspensions and TMG
+    tallies sum to the academy's or year group's. An incident with pupils in
+    two groups of a family counts once in each, so negative incidents sum to
+    the total only when no incident mixes groups. "Sex not known" is left
+    out when it has no pupils. Disadvantage is read on `today`; SEN, EAL
+    and sex are the pupil's current record.
+
+    Eight queries whatever the number of pupils. With `suppress`, each
+    measure resting on 1 to 4 pupils is named in Figures.suppressed, and a
+    second row of its family too where one alone would be (see protect_rows).
+    """
+    start, end = _window(today)
+    year_group_id = year_group.pk if year_group is not None else None
+    academy_ids = [academy.pk]
+    target = (
+        GroupTarget(year_group_id=year_group_id)
+        if year_group_id is not None
+        else GroupTarget(academy_ids=(academy.pk,))
+    )
+
+    on_roll = _per_group(
+        _scope(Enrolment.objects.filter(active_on(end)), academy_ids, year_group_id),
+        end,
+        "pupil__",
+        pupils=("pupil_id", True),
+    )
+    incidents = _per_group(
+        _scope(negative_links(start, end), academy_ids, year_group_id),
+        end,
+        "pupil__",
+        incidents=("incident_id", True),
+        pupils=("pupil_id", True),
+    )
+    suspensions = _per_group(
+        _scope(counted_suspensions(start, end), academy_ids, year_group_id),
+        end,
+        "pupil__",
+        suspensions=("pk", False),
+        pupils=("pupil_id", True),
+    )
+    sessions = SuspensionSession.objects.filter(
+        suspension__kind__in=COUNTED_KINDS,
+        suspension__status=Suspension.Status.ACTIVE,
+        date__gte=start,
+        date__lte=end,
+    )
+    if year_group_id is not None:
+        sessions = sessions.filter(suspension__year_group_id=year_group_id)
+    else:
+        sessions = sessions.filter(academy_id=academy.pk)
+    suspension_sessions = _per_group(sessions, end, "pupil__", sessions=("pk", False))
+    attendance = _attendance_by_group(target, start, end)
+    tmg = _tmg_by_group(academy, year_group, end)
+
+    rows = []
+    for group in PUPIL_GROUPS:
+        figures = Figures(
+            on_roll=on_roll[group.key]["pupils"],
+            attendance=group_figures(attendance[group.key]),
+            negative_incidents=incidents[group.key]["incidents"],
+            pupils_with_negative=incidents[group.key]["pupils"],
+            suspensions=suspensions[group.key]["suspensions"],
+            pupils_suspended=suspensions[group.key]["pupils"],
+            # Each session, a lunchtime included, is half a school day.
+            suspension_days=Decimal(suspension_sessions[group.key]["sessions"]) / 2,
+            tmg=tmg[group.key],
+        )
+        if group.key == SEX_NOT_KNOWN and _is_empty(figures):
+            continue
+        rows.append(
+            FigureRow(
+                label=group.label,
+                figures=figures,
+                academy=academy,
+                year_group=year_group,
+                key=group.key,
+            )
+        )
+    if suppress:
+        families = {group.key: group.family for group in PUPIL_GROUPS}
+        by_family: dict[str, list[FigureRow]] = {}
+        for row in rows:
+            by_family.setdefault(families[row.key], []).append(row)
+        for family_rows in by_family.values():
+            protect_rows(family_rows)
+    return rows
+
+
+def _is_empty(figures: Figures) -> bool:
+    return not (
+        figures.on_roll
+        or figures.attendance.enrolments
+        or figures.negative_incidents
+        or figures.suspensions
+        or any(tally.graded for tally in figures.tmg.values())
+    )
+
+
+# Suppression ---------------------------------------------------------------------------
+
+
+def _count(figures: Figures, path: str) -> int:
+    if path.startswith("tmg."):
+        return figures.tmg[path.removeprefix("tmg.")].graded
+    value: Any = figures
+    for part in path.split("."):
+        value = getattr(value, part)
+    return int(value)
+
+
+def _small(count: int) -> bool:
+    return 0 < count < SUPPRESS_BELOW
+
+
+def small_measures(figures: Figures) -> set[str]:
+    """Return the measures (and ON_ROLL) of `figures` resting on 1 to 4 pupils."""
+    return {
+        measure
+        for measure, bases in MEASURE_BASES.items()
+        if any(_small(_count(figures, base)) for base in bases)
+    }
+
+
+def _hide(row: FigureRow, measures: Iterable[str]) -> None:
+    hidden = set(measures)
+    tmg = dict(row.figures.tmg)
+    for measure in hidden & set(TMG_MEASURES):
+        area = TMG_MEASURES[measure]
+        tmg[area] = tmg[area].hidden()
+    row.figures = replace(row.figures, tmg=tmg, suppressed=row.figures.suppressed | hidden)
+
+
+def protect_rows(rows: Sequence[FigureRow]) -> Sequence[FigureRow]:
+    """Suppress the small measures of rows that partition a shown total.
+
+    Where exactly one row of `rows` hides a measure, the reader could work
+    it out from the total and the others, so the measure is hidden in the
+    other row with the fewest (but some) pupils behind it as well.
+    """
+    for row in rows:
+        _hide(row, small_measures(row.figures))
+    for measure, bases in MEASURE_BASES.items():
+        hidden = [row for row in rows if measure in row.figures.suppressed]
+        if len(hidden) != 1:
+            continue
+        shown = [
+            row
+            for row in rows
+            if measure not in row.figures.suppressed and _count(row.figures, bases[0]) > 0
+        ]
+        if shown:
+            smallest = min(shown, key=lambda row: _count(row.figures, bases[0]))
+            _hide(smallest, [measure])
+    return rows
+
+
+# Monthly trend ----------------------------------------------------------------------------
+
+
+@dataclass
+class TrendPoint:
+    """One calendar month of a trend: attendance counts of the weeks starting
+    in it, negative incidents and suspensions dated in it, and the pupils on
+    roll on its last day (or `today`, for the current month)."""
+
+    label: str
+    start: datetime.date
+    end: datetime.date
+    counts: Counts = field(default_factory=Counts)
+    negative_incidents: int = 0
+    on_roll: int = 0
+    suspensions: int = 0
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return one_decimal(self.counts.attendance_rate)
+
+    @property
+    def negative_per_100(self) -> float | None:
+        if not self.on_roll:
+            return None
+        return round(100 * self.negative_incidents / self.on_roll, 1)
+
+
+def _months(
+    start: datetime.date, today: datetime.date
+) -> list[tuple[datetime.date, datetime.date]]:
+    months = []
+    first = start.replace(day=1)
+    while first <= today:
+        following = (first + datetime.timedelta(days=32)).replace(day=1)
+        months.append((max(first, start), min(following - datetime.timedelta(days=1), today)))
+        first = following
+    return months
+
+
+def monthly_trend(
+    academy_ids: Sequence[int], year_group_id: int | None, today: datetime.date
+) -> list[TrendPoint]:
+    """Return one point per calendar month from 1 September to `today` (the
+    month of `today` partial) for the academies, or for one year group of them.
+
+    Attendance comes from the weekly summaries, so a week belongs to the
+    month of its Monday; the week holding 1 September counts in September
+    even when its Monday is in August. The points therefore add up to the
+    year's figures of attendance.selectors.group_report. For the trust, pass
+    every academy id. Five queries whatever the number of pupils or months.
+    """
+    start, end = _window(today)
+    months = _months(start, end)
+    points = [
+        TrendPoint(label=first.strftime("%b %Y"), start=first, end=last) for first, last in months
+    ]
+    if not points:
+        return []
+
+    def point_of(day: datetime.date) -> TrendPoint:
+        for point in points:
+            if day <= point.end:
+                return point
+        return points[-1]
+
+    target = GroupTarget(academy_ids=tuple(academy_ids), year_group_id=year_group_id)
+    for week, counts in weekly_trend(target, start, end):
+        point = point_of(max(week, start))
+        point.counts = point.counts + counts
+
+    links = _scope(negative_links(start, end), academy_ids, year_group_id)
+    for row in (
+        links.annotate(month=TruncMonth("date"))
+        .values("month")
+        .annotate(incidents=Count("incident_id", distinct=True))
+        .order_by()
+    ):
+        point_of(_as_date(row["month"])).negative_incidents += row["incidents"]
+
+    suspensions = _scope(counted_suspensions(start, end), academy_ids, year_group_id)
+    for row in (
+        suspensions.annotate(month=TruncMonth("start_date"))
+        .values("month")
+        .annotate(count=Count("pk"))
+        .order_by()
+    ):
+        point_of(_as_date(row["month"])).suspensions += row["count"]
+
+    enrolments = _scope(Enrolment.objects.all(), academy_ids, year_group_id)
+    rolls = enrolments.aggregate(
+        **{
+            f"month_{index}": Count("pupil_id", distinct=True, filter=active_on(point.end))
+            for index, point in enumerate(points)
+        }
+    )
+    for index, point in enumerate(points):
+        point.on_roll = int(rolls[f"month_{index}"] or 0)
+    return points
+
+
+def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def trend_totals(points: Iterable[TrendPoint]) -> tuple[Counts, int, int]:
+    """Return the summed attendance counts, negative incidents and suspensions of `points`."""
+    chosen = list(points)
+    return (
+        total_counts(p.counts for p in chosen),
+        sum(p.negative_incidents for p in chosen),
+        sum(p.suspensions for p in chosen),
+    )
