@@ -109,9 +109,11 @@ def _window(today: datetime.date) -> tuple[datetime.date, datetime.date]:
     return default_range(today)
 
 
-def _scope(
+def scoped(
     rows: QuerySet[Any], academy_ids: Iterable[int], year_group_id: int | None
 ) -> QuerySet[Any]:
+    """Filter rows that carry academy_id and year_group_id (enrolments, incident
+    links, suspensions) to one year group, or else to the academies."""
     if year_group_id is not None:
         return rows.filter(year_group_id=year_group_id)
     return rows.filter(academy_id__in=list(academy_ids))
@@ -198,20 +200,20 @@ def breakdown(
     )
 
     on_roll = _per_group(
-        _scope(Enrolment.objects.filter(active_on(end)), academy_ids, year_group_id),
+        scoped(Enrolment.objects.filter(active_on(end)), academy_ids, year_group_id),
         end,
         "pupil__",
         pupils=("pupil_id", True),
     )
     incidents = _per_group(
-        _scope(negative_links(start, end), academy_ids, year_group_id),
+        scoped(negative_links(start, end), academy_ids, year_group_id),
         end,
         "pupil__",
         incidents=("incident_id", True),
         pupils=("pupil_id", True),
     )
     suspensions = _per_group(
-        _scope(counted_suspensions(start, end), academy_ids, year_group_id),
+        scoped(counted_suspensions(start, end), academy_ids, year_group_id),
         end,
         "pupil__",
         suspensions=("pk", False),
@@ -404,7 +406,7 @@ def monthly_trend(
         point = point_of(max(week, start))
         point.counts = point.counts + counts
 
-    links = _scope(negative_links(start, end), academy_ids, year_group_id)
+    links = scoped(negative_links(start, end), academy_ids, year_group_id)
     for row in (
         links.annotate(month=TruncMonth("date"))
         .values("month")
@@ -413,7 +415,7 @@ def monthly_trend(
     ):
         point_of(_as_date(row["month"])).negative_incidents += row["incidents"]
 
-    suspensions = _scope(counted_suspensions(start, end), academy_ids, year_group_id)
+    suspensions = scoped(counted_suspensions(start, end), academy_ids, year_group_id)
     for row in (
         suspensions.annotate(month=TruncMonth("start_date"))
         .values("month")
@@ -422,7 +424,7 @@ def monthly_trend(
     ):
         point_of(_as_date(row["month"])).suspensions += row["count"]
 
-    enrolments = _scope(Enrolment.objects.all(), academy_ids, year_group_id)
+    enrolments = scoped(Enrolment.objects.all(), academy_ids, year_group_id)
     rolls = enrolments.aggregate(
         **{
             f"month_{index}": Count("pupil_id", distinct=True, filter=active_on(point.end))

@@ -101,12 +101,14 @@ def build_world(extra_pupils=6):
         if key.startswith("oak9") or key.startswith("extra")
     ]
     # The first week starts on Monday 31/08/2026, before the year's first day.
+    # Every third pupil misses three sessions a week: persistent absence.
     for index, pupil in enumerate(oak9):
+        authorised = 3 if index % 3 == 2 else 0
         add_weeks(
             pupil,
             mondays(datetime.date(2026, 8, 31), 10),
-            present=10 - index % 3,
-            authorised=index % 3,
+            present=10 - authorised,
+            authorised=authorised,
         )
         add_weeks(pupil, mondays(datetime.date(2026, 11, 9), 4), present=8, unauthorised=2)
 
