@@ -1,3 +1,9 @@
-"""URL patterns, filled in by the part of the app that owns them."""
+"""The targets page, under /dashboards/targets/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import target_views
+
+urlpatterns = [
+    path("", target_views.targets_page, name="report-targets"),
+]

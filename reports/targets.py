@@ -73,7 +73,7 @@ class TargetBook:
     def meets(
         self, measure: str, value: float | Decimal | None, academy_id: int | None = None
     ) -> bool | None:
-        """Whether `value` meets the target: at or below it for measures where
+        """Return whether `value` meets the target: at or below it for measures where
         lower is better, at or above it otherwise. None when either is unknown."""
         goal = self.target(measure, academy_id)
         if goal is None or value is None:
@@ -180,7 +180,7 @@ def _write(
 ) -> Target | None:
     """Set (or with None, clear) one target. Call inside a transaction and acting_as."""
     lookup = _lookup(measure, academic_year, academy)
-    existing = Target.objects.select_for_update().filter(**lookup).first()
+    existing = Target.objects.select_for_update().filter(**lookup).order_by().first()
     if value is None:
         if existing is not None:
             existing.delete()
@@ -197,7 +197,7 @@ def _write(
         with transaction.atomic():
             return Target.objects.create(**lookup, value=value, updated_by=actor)
     except IntegrityError:
-        existing = Target.objects.select_for_update().get(**lookup)
+        existing = Target.objects.select_for_update().order_by().get(**lookup)
         existing.value = value
         existing.updated_by = actor
         existing.save()
@@ -242,6 +242,14 @@ def clear_target(
     return True
 
 
+def cell_label(measure: str, academy: Academy | None) -> str:
+    return f"{Measure(measure).label}, {academy.name if academy else 'trust-wide'}"
+
+
+def _shown(value: Decimal | None) -> str:
+    return "no target" if value is None else str(value)
+
+
 @transaction.atomic
 def save_targets(
     *,
@@ -249,24 +257,48 @@ def save_targets(
     academic_year: AcademicYear,
     academies: Mapping[int, Academy],
     values: Mapping[TargetKey, Decimal | None],
+    previous: Mapping[TargetKey, Decimal | None] | None = None,
 ) -> int:
     """Set or clear many targets of one year at once (the page's grid): None
-    clears a target. Only cells whose value changed are written, so the audit
-    trail holds real changes. Return the number of targets changed.
+    clears a target. Return the number of targets changed.
 
-    The values must be parsed already (parse_value); each academy id in
-    `values` must be a key of `academies`.
+    The values must be parsed already (parse_value), and each academy id in
+    `values` must be a key of `academies`. `previous` contains the values the
+    editor saw. A target changed by someone else since then is not
+    overwritten: the call raises ValidationError({"targets": [...]}) naming
+    each such target, and writes nothing.
     """
     if not can_edit_targets(actor):
         raise PermissionDenied("Only trust leaders and trust administrators set targets.")
-    book = target_book(academic_year, academies.values())
+    for measure, academy_id in values:
+        academy = academies[academy_id] if academy_id is not None else None
+        _check(actor, measure, academic_year, academy)
+    # Locks the year's targets, so two saves of the grid run one after the other.
+    locked = Target.objects.select_for_update().filter(academic_year=academic_year).order_by()
+    current: dict[TargetKey, Decimal] = {
+        (measure, academy_id): value
+        for measure, academy_id, value in locked.values_list("measure", "academy_id", "value")
+    }
+    conflicts = []
+    for key, value in values.items():
+        now = current.get(key)
+        if previous is None or key not in previous or now in (previous[key], value):
+            continue
+        academy = academies[key[1]] if key[1] is not None else None
+        conflicts.append(
+            f"{cell_label(key[0], academy)} was changed to {_shown(now)} by someone else "
+            f"after you opened the page, so your {_shown(value)} was not saved. "
+            "Check the value and save again to replace it."
+        )
+    if conflicts:
+        raise ValidationError({"targets": conflicts})
+
     changed = 0
     with audit.acting_as(actor):
         for (measure, academy_id), value in values.items():
-            academy = academies[academy_id] if academy_id is not None else None
-            _check(actor, measure, academic_year, academy)
-            if book.values.get((measure, academy_id)) == value:
+            if current.get((measure, academy_id)) == value:
                 continue
+            academy = academies[academy_id] if academy_id is not None else None
             _write(actor, measure, academic_year, academy, value)
             changed += 1
     return changed
