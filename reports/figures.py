@@ -28,7 +28,7 @@ from attendance.summaries import counts_of
 from behaviour.analysis import SUSPENSION_KINDS, TALLY_AGGREGATES
 from behaviour.analysis import Filters as BehaviourFilters
 from behaviour.models import IncidentPupil, Suspension, SuspensionSession
-from progress.summaries import AREAS, latest_points, point_figures
+from progress.summaries import AREAS, PointFigures, latest_points, point_figures
 from progress.summaries import Tally as TmgTally
 from pupils.models import Enrolment, active_on
 
@@ -339,18 +339,20 @@ def _suspension_days(
     return {row[key]: Decimal(row["count"]) / 2 for row in rows}
 
 
-def _tmg(
-    field_name: str, academy_ids: Sequence[int], today: datetime.date
-) -> dict[int, dict[str, TmgTally]]:
+def _tmg(field_name: str, figures: Sequence[PointFigures]) -> dict[int, dict[str, TmgTally]]:
     """Sum the pupils on or above TMG at each year group's latest assessment
     point per group, as progress.summaries.trust_summary sums them."""
     result: dict[int, dict[str, TmgTally]] = {}
-    for figures in point_figures(latest_points(academy_ids, today), today):
-        key = getattr(figures.point, field_name)
+    for point in figures:
+        key = getattr(point.point, field_name)
         areas = result.setdefault(key, _empty_tmg())
-        for area, tally in figures.areas.items():
+        for area, tally in point.areas.items():
             areas[area] = areas[area] + tally
     return result
+
+
+def _latest_point_figures(academy_ids: Sequence[int], today: datetime.date) -> list[PointFigures]:
+    return point_figures(latest_points(academy_ids, today), today)
 
 
 def _current_year(today: datetime.date) -> AcademicYear | None:
@@ -451,9 +453,16 @@ def protect_total(row: FigureRow) -> None:
 
 
 def _academy_figures(
-    academies: Sequence[Academy], today: datetime.date, start: datetime.date
+    academies: Sequence[Academy],
+    today: datetime.date,
+    start: datetime.date,
+    points: Sequence[PointFigures] | None = None,
 ) -> tuple[dict[int, Figures], Figures]:
-    """Return each academy's figures and the trust total, unsuppressed."""
+    """Return each academy's figures and the trust total, unsuppressed.
+
+    `points` are the academies' latest point figures when the caller has
+    already read them.
+    """
     ids = [a.pk for a in academies]
     attendance_rows, _ = academies_attendance(academies, start, today)
     cohort_rows, _ = academies_attendance(academies, start, today, cohort=True)
@@ -462,7 +471,9 @@ def _academy_figures(
     behaviour = _behaviour("academy_id", ids, start, today)
     suspensions = _suspensions("academy_id", ids, start, today)
     days = _suspension_days("academy_id", ids, start, today)
-    tmg = _tmg("academy_id", ids, today)
+    if points is None:
+        points = _latest_point_figures(ids, today)
+    tmg = _tmg("academy_id", points)
     staff = _staff_absence(academies, today)
     appraisal = _appraisal(academies, today)
 
@@ -487,8 +498,8 @@ def _academy_figures(
         )
 
     total = sum(figures.values(), Figures(cohort_attendance=_empty_attendance()))
-    # A pupil who moved academy is one pupil in the trust: distinct pupils and
-    # incidents are counted across the academies, as behaviour.analysis does.
+    # A pupil who moved academy is one pupil in the trust, so distinct pupils
+    # and incidents are counted across the academies, as behaviour.analysis does.
     negative = (
         _negative_links(start, today).filter(academy_id__in=ids).aggregate(**NEGATIVE_AGGREGATES)
     )
@@ -525,17 +536,23 @@ def academy_table(
 
 
 def _attendance_by_year_group(
-    academy: Academy, start: datetime.date, end: datetime.date, *, cohort: bool
+    academy: Academy,
+    ids: Sequence[int],
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    cohort: bool,
 ) -> dict[int, GroupFigures]:
     """Return each year group's attendance figures, in one query.
 
     Week summaries are summed per pupil and year group, so each year group's
     figures equal attendance.selectors.group_figures_for(year_group).
     """
-    # NOTE: reads attendance.selectors' private week query, because that module
-    # has no public read grouped by year group.
+    # NOTE: this uses attendance.selectors' private week query, because that
+    # module has no public read grouped by year group.
     rows = (
         _weeks(GroupTarget(academy_ids=(academy.pk,)), start, end, cohort=cohort)
+        .filter(year_group_id__in=ids)
         .values("pupil_id", "year_group_id")
         .annotate(**_sums())
         .order_by()
@@ -547,20 +564,21 @@ def _attendance_by_year_group(
 
 
 def _year_group_figures(
-    year_groups: Sequence[YearGroup], today: datetime.date, start: datetime.date
+    academy: Academy,
+    year_groups: Sequence[YearGroup],
+    today: datetime.date,
+    start: datetime.date,
+    points: Sequence[PointFigures],
 ) -> dict[int, Figures]:
-    """Return each year group's figures, unsuppressed. The year groups belong to one academy."""
-    if not year_groups:
-        return {}
-    academy = year_groups[0].academy
+    """Return the figures of each year group of `academy`, unsuppressed."""
     ids = [y.pk for y in year_groups]
-    attendance = _attendance_by_year_group(academy, start, today, cohort=False)
-    cohort = _attendance_by_year_group(academy, start, today, cohort=True)
+    attendance = _attendance_by_year_group(academy, ids, start, today, cohort=False)
+    cohort = _attendance_by_year_group(academy, ids, start, today, cohort=True)
     on_roll = _on_roll("year_group_id", ids, today)
     behaviour = _behaviour("year_group_id", ids, start, today)
     suspensions = _suspensions("year_group_id", ids, start, today)
     days = _suspension_days("year_group_id", ids, start, today)
-    tmg = _tmg("year_group_id", [academy.pk], today)
+    tmg = _tmg("year_group_id", points)
 
     figures: dict[int, Figures] = {}
     for pk in ids:
@@ -591,12 +609,13 @@ def year_group_table(academy: Academy, today: datetime.date, *, suppress: bool) 
     year_groups = list(YearGroup.objects.filter(academy=academy).order_by("nc_year"))
     for year_group in year_groups:
         year_group.academy = academy
-    figures = _year_group_figures(year_groups, today, start)
+    points = _latest_point_figures([academy.pk], today)
+    figures = _year_group_figures(academy, year_groups, today, start, points)
     rows = [
         FigureRow(label=y.name, figures=figures[y.pk], academy=academy, year_group=y, key=str(y.pk))
         for y in year_groups
     ]
-    academy_figures, _ = _academy_figures([academy], today, start)
+    academy_figures, _ = _academy_figures([academy], today, start, points)
     total_row = FigureRow(
         label=academy.name,
         figures=academy_figures[academy.pk],
@@ -615,7 +634,10 @@ def figures_for_year_group(
     """Return one year group's figures over the academic year to `today`,
     suppressed only where the year group itself is small."""
     start, _ = default_range(today)
-    figures = _year_group_figures([year_group], today, start)[year_group.pk]
+    academy = year_group.academy
+    latest = [p for p in latest_points([academy.pk], today) if p.year_group_id == year_group.pk]
+    points = point_figures(latest, today)
+    figures = _year_group_figures(academy, [year_group], today, start, points)[year_group.pk]
     if suppress:
         figures.suppressed = small_measures(figures)
     return figures

@@ -11,17 +11,28 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from academies.models import AcademicYear
+from appraisal.completion import Counts as AppraisalCounts
 from appraisal.completion import completion_by_group
 from attendance import selectors as attendance
 from attendance.models import StaffAbsence
-from attendance.staff_absence import absence_rates
+from attendance.staff_absence import RateCell, absence_rates
+from attendance.statistics import Counts, GroupFigures
 from behaviour import analysis
 from behaviour.models import Suspension
 from behaviour.services import PupilEntry, incident_log
 from behaviour.suspensions import suspension_record
 from progress.grades import default_subjects_ensure
-from progress.summaries import academy_summary, trust_summary
-from reports.figures import Figures, academy_table, figures_for_year_group, year_group_table
+from progress.summaries import Tally, academy_summary, trust_summary
+from reports.figures import (
+    FigureRow,
+    Figures,
+    academy_table,
+    figures_for_year_group,
+    protect_rows,
+    protect_total,
+    small_measures,
+    year_group_table,
+)
 from reports.models import Measure
 from staff.models import Role
 
@@ -392,6 +403,35 @@ def test_figures_add_sums_each_count():
     assert total.suppressed == frozenset()
 
 
+def test_figures_add_staff_cells():
+    sickness = StaffAbsence.Reason.SICKNESS
+    appraisals = AppraisalCounts(total=2)
+    appraisals.done["objectives"] = 1
+    first = Figures(
+        staff_absence=RateCell(
+            contracted=Decimal(60), lost=Decimal(3), lost_by_reason={sickness: Decimal(3)}
+        ),
+        appraisal=appraisals,
+        suppressed=frozenset({Measure.ATTENDANCE}),
+    )
+    second = Figures(
+        staff_absence=RateCell(
+            contracted=Decimal(40), lost=Decimal(2), lost_by_reason={sickness: Decimal(2)}
+        ),
+        appraisal=None,
+    )
+
+    total = first + second
+
+    assert total.staff_absence.contracted == Decimal(100)
+    assert total.staff_absence.lost_by_reason == {sickness: Decimal(5)}
+    assert total.staff_absence_rate == 5.0
+    assert total.appraisal.total == 2
+    assert total.appraisal_completion == 50.0
+    assert total.suppressed == frozenset()
+    assert (Figures() + second).staff_absence.contracted == Decimal(40)
+
+
 # Query counts -------------------------------------------------------------------------
 
 
@@ -437,8 +477,7 @@ def test_small_year_group_and_its_complement_hidden(world):
         nine = [world.pupils[k] for k in ("oak9a_obrien", "oak9a_smithjones", "oak9b_patel")]
         ten = [world.pupils["oak10a_taylor"], *add_pupils(world, world.tutor_groups["10A"], 5)]
         eleven = add_pupils(world, group11, 8)
-        for year_group, pupils in ((world.year_groups["oak9"], nine),):
-            populate(world, "oak", oak, year_group, pupils, suspended=0)
+        populate(world, "oak", oak, world.year_groups["oak9"], nine, suspended=0)
         populate(world, "oak", oak, world.year_groups["oak10"], ten, suspended=0)
         populate(world, "oak", oak, oak11, eleven, suspended=0)
         shown = year_group_table(oak, DAY, suppress=False)
@@ -488,3 +527,72 @@ def test_no_cycle_gives_no_appraisal(world):
     assert all(row.figures.appraisal is None for row in table.rows)
     assert table.total.figures.appraisal is None
     assert table.total.figures.value(Measure.APPRAISAL_COMPLETION) is None
+
+
+def figures_of(pupils, *, suspended=0, negative=0):
+    """Return figures of `pupils` pupils, each with a mark, a grade and a place on roll."""
+    return Figures(
+        on_roll=pupils,
+        attendance=GroupFigures(
+            counts=Counts(present=2 * pupils),
+            enrolments=pupils,
+            persistent_absence_count=0,
+            severe_absence_count=0,
+        ),
+        pupils_with_negative=negative,
+        negative_incidents=negative,
+        pupils_suspended=suspended,
+        suspensions=suspended,
+        tmg={"english": Tally(), "maths": Tally(graded=pupils), "all": Tally(graded=pupils)},
+    )
+
+
+def test_small_measures_by_base_count():
+    assert small_measures(figures_of(0)) == frozenset()
+    assert small_measures(figures_of(5, suspended=5, negative=5)) == frozenset()
+    small = small_measures(figures_of(4))
+    assert Measure.ATTENDANCE in small
+    assert Measure.TMG_MATHS in small
+    assert Measure.TMG_ENGLISH not in small
+    assert Measure.STAFF_ABSENCE not in small
+    assert Measure.APPRAISAL_COMPLETION not in small
+
+
+def test_small_measures_few_suspended_or_negative():
+    suspended = small_measures(figures_of(200, suspended=2))
+    assert suspended == frozenset({Measure.SUSPENSION_RATE})
+    negative = small_measures(figures_of(200, negative=4))
+    assert negative == frozenset({Measure.NEGATIVE_PER_100})
+
+
+def test_protect_rows_hides_smallest_other():
+    rows = [
+        FigureRow(label="empty", figures=figures_of(0)),
+        FigureRow(label="small", figures=figures_of(3)),
+        FigureRow(label="large", figures=figures_of(40)),
+        FigureRow(label="middle", figures=figures_of(12)),
+    ]
+    protect_rows(rows)
+
+    hidden = {row.label for row in rows if Measure.ATTENDANCE in row.figures.suppressed}
+    assert hidden == {"small", "middle"}
+    assert rows[3].figures.value(Measure.ATTENDANCE) is None
+    assert rows[2].figures.value(Measure.ATTENDANCE) == 100.0
+
+
+def test_protect_rows_two_small_rows_enough():
+    rows = [FigureRow(label=str(n), figures=figures_of(n)) for n in (2, 3, 30, 40)]
+    protect_rows(rows)
+
+    hidden = [Measure.ATTENDANCE in row.figures.suppressed for row in rows]
+    assert hidden == [True, True, False, False]
+
+
+def test_protect_total_only_when_small():
+    large = FigureRow(label="total", figures=figures_of(45, suspended=3))
+    protect_total(large)
+    small = FigureRow(label="total", figures=figures_of(4))
+    protect_total(small)
+
+    assert large.figures.suppressed == frozenset({Measure.SUSPENSION_RATE})
+    assert Measure.ATTENDANCE in small.figures.suppressed
