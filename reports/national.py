@@ -301,8 +301,10 @@ def trust_comparison(academies: Iterable[Academy], today: datetime.date) -> Phas
     """Return the cohort total of `academies` beside England's figures for all
     state-funded schools.
 
-    Every academy's cohort counts, nursery and alternative provision
-    included, because the trust total is compared with all schools.
+    Every academy's cohort counts, so the figure matches the trust's own
+    cohort total. NOTE: the DfE's total row sums primary, secondary and
+    special schools only, so a trust with alternative provision compares
+    slightly different populations.
     """
     chosen = list(academies)
     start, end = default_range(today)

@@ -10,6 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
+
 DATA = Path(__file__).resolve().parent / "data" / "attendance-england-2025-26-year-to-date.csv"
 SOURCE = (
     "DfE pupil attendance in schools, England, academic year to date "
@@ -25,7 +27,11 @@ def _one_decimal(text: str) -> Decimal | None:
 
 
 def national_rows() -> list[dict[str, Any]]:
-    """Return the national rows of the DfE file as NationalFigure field values."""
+    """Return the national rows of the DfE file as NationalFigure field values.
+
+    The file gives no severe absence or suspension rate, so those stay empty
+    until an administrator enters them.
+    """
     rows = []
     with DATA.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -46,13 +52,18 @@ def national_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def reseed(**kwargs: Any) -> None:
+def reseed(using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """Create the national rows of the DfE file that the database `using` lacks.
+
+    Connected to post_migrate, which passes the alias it migrated.
+    """
     from .models import NationalFigure
 
-    existing = set(NationalFigure.objects.values_list("start_year", "phase"))
+    figures = NationalFigure.objects.using(using)
+    existing = set(figures.values_list("start_year", "phase"))
     missing = [
         NationalFigure(**row)
         for row in national_rows()
         if (row["start_year"], row["phase"]) not in existing
     ]
-    NationalFigure.objects.bulk_create(missing, ignore_conflicts=True)
+    figures.bulk_create(missing, ignore_conflicts=True)
