@@ -1,3 +1,9 @@
-"""URL patterns, filled in by the part of the app that owns them."""
+"""The pupil overview, included at /pupils/ beside the pupil pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import profile_views
+
+urlpatterns = [
+    path("<int:pk>/overview/", profile_views.pupil_overview_page, name="pupil-overview"),
+]
