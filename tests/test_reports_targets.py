@@ -477,6 +477,8 @@ def test_admin_adds_national_year(client, world):
     assert response.status_code == 302
     row = NationalFigure.objects.get(start_year=2026, phase="primary")
     assert row.attendance_rate == Decimal("95.1")
+    created = AuditEvent.objects.get(model="reports.NationalFigure", object_id=str(row.pk))
+    assert created.actor == world.users["trust_admin"]
 
 
 def test_admin_rejects_national_percentage(client, world):
@@ -527,3 +529,14 @@ def test_admin_closed_to_trust_leader(client, world):
         response = client.get(reverse("admin:reports_nationalfigure_changelist"))
 
     assert response.status_code == 302
+
+
+def test_admin_lists_targets(client, world, leader):
+    _set(world, leader, Measure.ATTENDANCE, "95", "oak")
+    client.force_login(world.users["trust_admin"])
+
+    with time_machine.travel(TODAY, tick=False):
+        response = client.get(reverse("admin:reports_target_changelist"))
+
+    assert response.status_code == 200
+    assert "Oak Academy" in html.unescape(response.content.decode())
