@@ -9,7 +9,7 @@ checks no access: pages ask reports.access first.
 """
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -34,23 +34,17 @@ from progress.summaries import (
 from pupils.models import Enrolment, SenStatus, Sex, active_on
 from pupils.selectors import disadvantaged_filter
 
+from .figures import MEASURE_BASES as FIGURE_BASES
 from .figures import SUPPRESS_BELOW, FigureRow, Figures
+from .figures import small_measures as small_figure_measures
 from .models import Measure
 
-# The pupils each measure rests on, as Figures attributes. A measure is
-# suppressed when any of them counts 1 to 4 pupils. "on_roll" is no Measure,
-# but a count of 1 to 4 pupils on roll is hidden the same way.
+# A count of 1 to 4 pupils on roll is suppressed like a measure, though no
+# Measure names it, so a page can tell that a group's size must not be shown.
 ON_ROLL = "on_roll"
-MEASURE_BASES: dict[str, tuple[str, ...]] = {
-    ON_ROLL: ("on_roll",),
-    Measure.ATTENDANCE: ("attendance.enrolments",),
-    Measure.PERSISTENT_ABSENCE: ("attendance.enrolments",),
-    Measure.SEVERE_ABSENCE: ("attendance.enrolments",),
-    Measure.NEGATIVE_PER_100: ("on_roll", "pupils_with_negative"),
-    Measure.SUSPENSION_RATE: ("on_roll", "pupils_suspended"),
-    Measure.TMG_ENGLISH: ("tmg.english",),
-    Measure.TMG_MATHS: ("tmg.maths",),
-    Measure.TMG_ALL: ("tmg.all",),
+BASES: dict[str, Callable[[Figures], int]] = {
+    **FIGURE_BASES,
+    ON_ROLL: lambda figures: figures.on_roll,
 }
 TMG_MEASURES: dict[str, str] = {
     Measure.TMG_ENGLISH: "english",
@@ -84,19 +78,24 @@ def group_conditions(today: datetime.date, prefix: str = "") -> dict[str, Q]:
     }
 
 
+# An aggregate of _per_group: the field counted, whether each value counts
+# once, and a further filter of the rows counted (or None).
+Counted = tuple[str, bool, Q | None]
+
+
 def _per_group(
-    rows: QuerySet[Any], today: datetime.date, prefix: str, **aggregates: tuple[str, bool]
+    rows: QuerySet[Any], today: datetime.date, prefix: str, **aggregates: Counted
 ) -> dict[str, dict[str, int]]:
     """Count `rows` once per pupil group in one query.
 
-    Each aggregate is (field, distinct): for example ("incident_id", True)
-    counts each incident once per group even when several of its pupils
-    are in the group.
+    For example ("incident_id", True, None) counts each incident once per
+    group even when several of its pupils are in the group.
     """
     expressions = {}
     for key, condition in group_conditions(today, prefix).items():
-        for name, (counted, distinct) in aggregates.items():
-            expressions[f"{key}__{name}"] = Count(counted, distinct=distinct, filter=condition)
+        for name, (counted, distinct, only) in aggregates.items():
+            chosen = condition & only if only is not None else condition
+            expressions[f"{key}__{name}"] = Count(counted, distinct=distinct, filter=chosen)
     values = rows.aggregate(**expressions)
     result: dict[str, dict[str, int]] = {group.key: {} for group in PUPIL_GROUPS}
     for label, value in values.items():
@@ -122,11 +121,12 @@ def scoped(
 def counted_suspensions(start: datetime.date, end: datetime.date) -> QuerySet[Suspension]:
     """Return the suspensions in force (suspensions and lunchtime suspensions)
     that start between `start` and `end`: the count behind the suspension rate."""
+    return _in_force(start, end).filter(kind__in=COUNTED_KINDS)
+
+
+def _in_force(start: datetime.date, end: datetime.date) -> QuerySet[Suspension]:
     return Suspension.objects.filter(
-        kind__in=COUNTED_KINDS,
-        status=Suspension.Status.ACTIVE,
-        start_date__gte=start,
-        start_date__lte=end,
+        status=Suspension.Status.ACTIVE, start_date__gte=start, start_date__lte=end
     )
 
 
@@ -183,12 +183,13 @@ def breakdown(
     tallies sum to the academy's or year group's. An incident with pupils in
     two groups of a family counts once in each, so negative incidents sum to
     the total only when no incident mixes groups. "Sex not known" is left
-    out when it has no pupils. Disadvantage is read on `today`; SEN, EAL
-    and sex are the pupil's current record.
+    out when it has no pupils. Disadvantage is read on `today`, and SEN,
+    EAL and sex are the pupil's current record.
 
-    Eight queries whatever the number of pupils. With `suppress`, each
-    measure resting on 1 to 4 pupils is named in Figures.suppressed, and a
-    second row of its family too where one alone would be (see protect_rows).
+    With `suppress`, each measure resting on 1 to 4 pupils is named in
+    Figures.suppressed, and so is the same measure of a second row of the
+    family where one row alone would hide it (see protect_rows). A fixed
+    number of queries (14 in the tests) whatever the number of pupils.
     """
     start, end = _window(today)
     year_group_id = year_group.pk if year_group is not None else None
@@ -203,21 +204,23 @@ def breakdown(
         scoped(Enrolment.objects.filter(active_on(end)), academy_ids, year_group_id),
         end,
         "pupil__",
-        pupils=("pupil_id", True),
+        pupils=("pupil_id", True, None),
     )
     incidents = _per_group(
         scoped(negative_links(start, end), academy_ids, year_group_id),
         end,
         "pupil__",
-        incidents=("incident_id", True),
-        pupils=("pupil_id", True),
+        incidents=("incident_id", True, None),
+        pupils=("pupil_id", True, None),
     )
+    counted = Q(kind__in=COUNTED_KINDS)
     suspensions = _per_group(
-        scoped(counted_suspensions(start, end), academy_ids, year_group_id),
+        scoped(_in_force(start, end), academy_ids, year_group_id),
         end,
         "pupil__",
-        suspensions=("pk", False),
-        pupils=("pupil_id", True),
+        suspensions=("pk", False, counted),
+        pupils=("pupil_id", True, counted),
+        permanent=("pk", False, Q(kind=Suspension.Kind.PERMANENT)),
     )
     sessions = SuspensionSession.objects.filter(
         suspension__kind__in=COUNTED_KINDS,
@@ -229,7 +232,7 @@ def breakdown(
         sessions = sessions.filter(suspension__year_group_id=year_group_id)
     else:
         sessions = sessions.filter(academy_id=academy.pk)
-    suspension_sessions = _per_group(sessions, end, "pupil__", sessions=("pk", False))
+    suspension_sessions = _per_group(sessions, end, "pupil__", sessions=("pk", False, None))
     attendance = _attendance_by_group(target, start, end)
     tmg = _tmg_by_group(academy, year_group, end)
 
@@ -244,6 +247,7 @@ def breakdown(
             pupils_suspended=suspensions[group.key]["pupils"],
             # Each session, a lunchtime included, is half a school day.
             suspension_days=Decimal(suspension_sessions[group.key]["sessions"]) / 2,
+            permanent_exclusions=suspensions[group.key]["permanent"],
             tmg=tmg[group.key],
         )
         if group.key == SEX_NOT_KNOWN and _is_empty(figures):
@@ -280,31 +284,19 @@ def _is_empty(figures: Figures) -> bool:
 # Suppression ---------------------------------------------------------------------------
 
 
-def _count(figures: Figures, path: str) -> int:
-    if path.startswith("tmg."):
-        return figures.tmg[path.removeprefix("tmg.")].graded
-    value: Any = figures
-    for part in path.split("."):
-        value = getattr(value, part)
-    return int(value)
-
-
-def _small(count: int) -> bool:
-    return 0 < count < SUPPRESS_BELOW
-
-
 def small_measures(figures: Figures) -> set[str]:
-    """Return the measures (and ON_ROLL) of `figures` resting on 1 to 4 pupils."""
-    return {
-        measure
-        for measure, bases in MEASURE_BASES.items()
-        if any(_small(_count(figures, base)) for base in bases)
-    }
+    """Return the measures of `figures` that reports.figures hides, and
+    ON_ROLL when 1 to 4 pupils are on roll."""
+    hidden = set(small_figure_measures(figures))
+    if 0 < figures.on_roll < SUPPRESS_BELOW:
+        hidden.add(ON_ROLL)
+    return hidden
 
 
 def _hide(row: FigureRow, measures: Iterable[str]) -> None:
     hidden = set(measures)
     tmg = dict(row.figures.tmg)
+    # The tallies are hidden too, so Figures.tmg_percent gives None as value() does.
     for measure in hidden & set(TMG_MEASURES):
         area = TMG_MEASURES[measure]
         tmg[area] = tmg[area].hidden()
@@ -314,23 +306,22 @@ def _hide(row: FigureRow, measures: Iterable[str]) -> None:
 def protect_rows(rows: Sequence[FigureRow]) -> Sequence[FigureRow]:
     """Suppress the small measures of rows that partition a shown total.
 
-    Where exactly one row of `rows` hides a measure, the reader could work
-    it out from the total and the others, so the measure is hidden in the
-    other row with the fewest (but some) pupils behind it as well.
+    The rule of reports.figures.protect_rows, with ON_ROLL as one more
+    measure: where exactly one row hides a measure, the reader could work
+    it out from the total and the others, so the other row with the fewest
+    (but some) pupils behind that measure hides it as well.
     """
     for row in rows:
         _hide(row, small_measures(row.figures))
-    for measure, bases in MEASURE_BASES.items():
+    for measure, base in BASES.items():
         hidden = [row for row in rows if measure in row.figures.suppressed]
         if len(hidden) != 1:
             continue
         shown = [
-            row
-            for row in rows
-            if measure not in row.figures.suppressed and _count(row.figures, bases[0]) > 0
+            row for row in rows if measure not in row.figures.suppressed and base(row.figures) > 0
         ]
         if shown:
-            smallest = min(shown, key=lambda row: _count(row.figures, bases[0]))
+            smallest = min(shown, key=lambda row: base(row.figures))
             _hide(smallest, [measure])
     return rows
 
@@ -385,7 +376,7 @@ def monthly_trend(
     month of its Monday; the week holding 1 September counts in September
     even when its Monday is in August. The points therefore add up to the
     year's figures of attendance.selectors.group_report. For the trust, pass
-    every academy id. Five queries whatever the number of pupils or months.
+    every academy id. Four queries whatever the number of pupils or months.
     """
     start, end = _window(today)
     months = _months(start, end)

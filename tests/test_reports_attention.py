@@ -321,3 +321,4 @@ def test_query_count_constant():
         many = (count_queries(pupil_rows, *args), count_queries(needing_attention, *args))
         assert len(needing_attention(*args)) > 12
         assert few == many
+

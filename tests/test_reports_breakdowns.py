@@ -12,6 +12,7 @@ from attendance.models import PupilWeekSummary
 from attendance.selectors import default_range, group_report
 from behaviour.analysis import Filters, Target, viewer_for
 from behaviour.analysis import group_figures as behaviour_figures
+from behaviour.models import Suspension
 from progress.grades import default_subjects_ensure
 from progress.summaries import AREAS, PUPIL_GROUPS, academy_summary
 from pupils.models import Enrolment, Pupil, SenStatus
@@ -238,6 +239,23 @@ def test_breakdown_tmg_equals_progress_groups(world):
             )
 
 
+def test_breakdown_permanent_exclusions(world):
+    record(
+        world,
+        "extra3",
+        kind=Suspension.Kind.PERMANENT,
+        sessions=None,
+        start_date=datetime.date(2026, 12, 2),
+    )
+    rows = rows_by_key(
+        breakdown(world.academies["oak"], world.year_groups["oak9"], DAY, suppress=False)
+    )
+    assert rows["male"].figures.permanent_exclusions == 1
+    assert rows["female"].figures.permanent_exclusions == 0
+    # A permanent exclusion is no suspension.
+    assert rows["male"].figures.suspensions == 1
+
+
 def test_breakdown_academy_includes_year_groups(world):
     academy = world.academies["oak"]
     rows = breakdown(academy, None, DAY, suppress=False)
@@ -277,6 +295,8 @@ def test_breakdown_suppresses_small_groups(world):
     # Not disadvantaged (8 pupils) is the only other row, so it is hidden too.
     assert Measure.ATTENDANCE in rows["not_disadvantaged"].figures.suppressed
     assert rows["not_disadvantaged"].figures.value(Measure.ATTENDANCE) is None
+    # Eight pupils on roll, but only three with negative incidents.
+    assert Measure.NEGATIVE_PER_100 in rows["not_disadvantaged"].figures.suppressed
 
 
 def test_breakdown_second_suppression_smallest(world):
