@@ -449,6 +449,7 @@ def test_query_counts_do_not_grow(world):
         populate(world, "oak", oak, oak9, first)
         small_trust = count_queries(academy_table, [oak], DAY, suppress=True)
         small_year = count_queries(year_group_table, oak, DAY, suppress=True)
+        small_one = count_queries(figures_for_year_group, oak9, DAY, suppress=True)
 
         academies = [oak]
         for name in ("Ash Academy", "Birch Academy"):
@@ -457,11 +458,14 @@ def test_query_counts_do_not_grow(world):
             academies.append(academy)
         more = add_pupils(world, world.tutor_groups["10A"], 6)
         populate(world, "oak", oak, world.year_groups["oak10"], more, suspended=3)
+        populate(world, "oak", oak, oak9, add_pupils(world, world.tutor_groups["9B"], 6))
         large_trust = count_queries(academy_table, academies, DAY, suppress=True)
         large_year = count_queries(year_group_table, oak, DAY, suppress=True)
+        large_one = count_queries(figures_for_year_group, oak9, DAY, suppress=True)
 
     assert large_trust == small_trust
     assert large_year == small_year
+    assert large_one == small_one
 
 
 # Suppression --------------------------------------------------------------------------
