@@ -20,7 +20,6 @@ from django.db.models.functions import TruncMonth
 from academies.models import Academy, YearGroup
 from attendance.selectors import GroupTarget, default_range, enrolment_rows, weekly_trend
 from attendance.statistics import Counts, group_figures, one_decimal
-from attendance.statistics import total as total_counts
 from behaviour.models import IncidentPupil, Polarity, Suspension, SuspensionSession
 from behaviour.suspensions import COUNTED_KINDS
 from progress.summaries import (
@@ -58,8 +57,8 @@ SEX_NOT_KNOWN = "sex_not_known"
 
 
 def group_conditions(today: datetime.date, prefix: str = "") -> dict[str, Q]:
-    """Return a filter per key of PUPIL_GROUPS, the rules of
-    progress.summaries written as SQL; `prefix` reaches the pupil through a relation."""
+    """Return a filter per key of PUPIL_GROUPS: the rules of
+    progress.summaries in SQL. `prefix` reaches the pupil through a relation."""
     disadvantaged = disadvantaged_filter(today, prefix)
     sen = f"{prefix}sen_status"
     sex = f"{prefix}sex"
@@ -373,7 +372,7 @@ def monthly_trend(
     month of `today` partial) for the academies, or for one year group of them.
 
     Attendance comes from the weekly summaries, so a week belongs to the
-    month of its Monday; the week holding 1 September counts in September
+    month of its Monday. The week holding 1 September counts in September
     even when its Monday is in August. The points therefore add up to the
     year's figures of attendance.selectors.group_report. For the trust, pass
     every academy id. Four queries whatever the number of pupils or months.
@@ -429,13 +428,3 @@ def monthly_trend(
 
 def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
-
-
-def trend_totals(points: Iterable[TrendPoint]) -> tuple[Counts, int, int]:
-    """Return the summed attendance counts, negative incidents and suspensions of `points`."""
-    chosen = list(points)
-    return (
-        total_counts(p.counts for p in chosen),
-        sum(p.negative_incidents for p in chosen),
-        sum(p.suspensions for p in chosen),
-    )

@@ -28,6 +28,7 @@ from reports.attention import (
     needing_attention,
     pupil_rows,
 )
+from reports.figures import figures_for_year_group
 
 from .factories_incidents import log_incident
 from .factories_progress import grade_of
@@ -102,6 +103,25 @@ def test_pupil_rows_sum_to_year_group(world):
         on_or_above = sum(1 for row in rows if row.tmg[area.key] == ON_OR_ABOVE_TMG)
         assert graded == tallies.areas[area.key].graded, area.key
         assert on_or_above == tallies.areas[area.key].on_or_above, area.key
+
+
+def test_pupil_rows_sum_to_figures(world):
+    oak9 = world.year_groups["oak9"]
+    rows = pupil_rows(world.academies["oak"], oak9, DAY)
+    figures = figures_for_year_group(oak9, DAY, suppress=False)
+    assert sum(1 for row in rows if row.counts.possible) == figures.attendance.enrolments
+    assert sum(1 for row in rows if row.persistent_absence) == (
+        figures.attendance.persistent_absence_count
+    )
+    assert sum(row.negative_incidents for row in rows) == figures.negative_incidents
+    assert sum(1 for row in rows if row.negative_incidents) == figures.pupils_with_negative
+    assert sum(row.suspensions for row in rows) == figures.suspensions
+    assert len(rows) == figures.on_roll
+    for area in AREAS:
+        graded = sum(1 for row in rows if row.tmg[area.key] != NO_GRADE)
+        on_or_above = sum(1 for row in rows if row.tmg[area.key] == ON_OR_ABOVE_TMG)
+        assert graded == figures.tmg[area.key].graded, area.key
+        assert on_or_above == figures.tmg[area.key].on_or_above, area.key
 
 
 def test_pupil_row_fields(world):
@@ -321,4 +341,3 @@ def test_query_count_constant():
         many = (count_queries(pupil_rows, *args), count_queries(needing_attention, *args))
         assert len(needing_attention(*args)) > 12
         assert few == many
-

@@ -17,6 +17,7 @@ from progress.grades import default_subjects_ensure
 from progress.summaries import AREAS, PUPIL_GROUPS, academy_summary
 from pupils.models import Enrolment, Pupil, SenStatus
 from reports.breakdowns import breakdown, monthly_trend
+from reports.figures import figures_for_year_group, year_group_table
 from reports.models import Measure
 
 from .factories import PupilFactory
@@ -193,6 +194,32 @@ def test_breakdown_families_sum_to_year_group(world):
         assert with_negative == behaviour.negative_pupils, family
         assert family_sum(rows, family, lambda f: f.suspensions) == 2, family
         assert family_sum(rows, family, lambda f: f.pupils_suspended) == 2, family
+
+
+def test_breakdown_families_sum_to_figures(world):
+    oak = world.academies["oak"]
+    oak9 = world.year_groups["oak9"]
+    for year_group, total in (
+        (oak9, figures_for_year_group(oak9, DAY, suppress=False)),
+        (None, year_group_table(oak, DAY, suppress=False).total.figures),
+    ):
+        rows = breakdown(oak, year_group, DAY, suppress=False)
+        for family in FAMILIES:
+            where = (year_group, family)
+            assert family_sum(rows, family, lambda f: f.on_roll) == total.on_roll, where
+            attendance = [row.figures.attendance for row in rows if row.key in FAMILIES[family]]
+            assert sum(a.enrolments for a in attendance) == total.attendance.enrolments, where
+            assert sum(a.severe_absence_count for a in attendance) == (
+                total.attendance.severe_absence_count
+            ), where
+            assert family_sum(rows, family, lambda f: f.suspensions) == total.suspensions, where
+            days = family_sum(rows, family, lambda f: f.suspension_days)
+            assert days == total.suspension_days, where
+            for area in AREAS:
+                graded = family_sum(rows, family, lambda f, a=area.key: f.tmg[a].graded)
+                assert graded == total.tmg[area.key].graded, (where, area.key)
+                on_or_above = family_sum(rows, family, lambda f, a=area.key: f.tmg[a].on_or_above)
+                assert on_or_above == total.tmg[area.key].on_or_above, (where, area.key)
 
 
 def test_breakdown_attendance_equals_splits(world):
