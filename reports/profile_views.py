@@ -26,8 +26,9 @@ def pupil_overview_page(request: HttpRequest, pk: int) -> HttpResponse:
     if aggregates_only(user):
         raise Http404(NOT_FOUND)
     day = clock.today()
-    # The list fields carry the current groups and the pupil premium flag
-    # that the context chips read, in the same query that checks the scope.
+    # The context chips read the pupil premium flag and the current academy
+    # (for the looked-after chip) from these annotations, fetched in the same
+    # query that checks the scope.
     pupil = pupils_with_list_fields(visible_pupils(user, day).filter(pk=pk), day).first()
     if pupil is None:
         raise Http404(NOT_FOUND)

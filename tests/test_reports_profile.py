@@ -406,7 +406,15 @@ def test_teacher_sections_follow_domain_pages(world):
     for heading_id, url in domain_pages.items():
         assert client.get(url).status_code == 200, url
         assert f'id="{heading_id}"' in html, heading_id
-    assert "Maths catch-up with Mr Ng" in section(html, "interventions-heading")
+    interventions = section(html, "interventions-heading")
+    catch_up = Intervention.objects.get(title="Maths catch-up with Mr Ng")
+    assert (
+        client.get(reverse("progress:intervention-detail", args=[catch_up.pk])).status_code == 200
+    )
+    assert "Maths catch-up with Mr Ng" in interventions
+    sensitive_url = reverse("pupils:sensitive", args=[obrien.pk])
+    assert client.get(sensitive_url).status_code == 404
+    assert sensitive_url not in section(html, "send-heading")
 
 
 def test_sensitive_incident_restricted(world):
@@ -585,3 +593,15 @@ def test_tables_have_captions_and_headers(world):
     tables = html.count("<table")
     assert html.count("<caption") == tables
     assert html.count("<thead>") == tables
+
+
+def test_sections_labelled_and_links_named(world):
+    html = page(world, "head_of_year", full_record(world))
+    main = html[html.index('<main id="main"') : html.index("</main>")]
+    assert 'href="#main"' in html
+    for label in re.findall(r'<section aria-labelledby="([^"]+)"', main):
+        assert f'id="{label}"' in main, label
+    link_texts = re.findall(r"<a [^>]*>(.*?)</a>", main, flags=re.DOTALL)
+    assert link_texts
+    for text in link_texts:
+        assert re.sub(r"<[^>]+>", "", text).strip(), text
