@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from academies.models import Academy
@@ -33,7 +33,6 @@ from pupils.selectors import (
 from . import clock
 from .access import scope_for
 from .charts import Chart, bar_chart
-from .params import handles_invalid_parameters, id_parameter
 
 
 def year_group_chart(figures: AcademyFigures) -> Chart:
@@ -145,59 +144,6 @@ def my_classes(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@handles_invalid_parameters
-def academy_dashboard(request: HttpRequest) -> HttpResponse:
-    """Show one academy's figures. The ?academy=id parameter picks one in scope."""
-    day = clock.today()
-    scope = scope_for(request.user)
-    academies = visible_academies(request.user)
-    if not scope.all_academies:
-        academies = academies.filter(pk__in=scope.pupil_academy_ids or scope.academy_ids)
-    choices = list(academies.order_by("name"))
-    chosen_id = id_parameter(request, "academy")
-    if chosen_id is not None:
-        chosen: Academy | None = next((a for a in choices if a.pk == chosen_id), None)
-        if chosen is None:
-            raise Http404("No academy with that id is in your scope.")
-    else:
-        preferred = [a for a in choices if a.pk in scope.pupil_academy_ids]
-        candidates = preferred or choices
-        chosen = candidates[0] if candidates else None
-    figures = chart = attendance = national = cohort_attendance = None
-    attendance_start, attendance_end = attendance_selectors.default_range(day)
-    if chosen is not None:
-        figures = academy_figures([chosen], day)[0]
-        chart = year_group_chart(figures)
-        attendance = attendance_selectors.academies_attendance(
-            [chosen], attendance_start, attendance_end
-        )[0][0]
-        national = attendance_selectors.national_figures(chosen.phase)
-        # The national figures cover pupils of compulsory school age only.
-        cohort_attendance = attendance_selectors.academies_attendance(
-            [chosen], attendance_start, attendance_end, cohort=True
-        )[0][0]
-    return render(
-        request,
-        "trust/academy_dashboard.html",
-        {
-            "page_title": f"Academy dashboard: {chosen.name}" if chosen else "Academy dashboard",
-            "choices": choices,
-            "chosen": chosen,
-            "figures": figures,
-            "chart": chart,
-            "today": day,
-            "attendance": attendance,
-            "national": national,
-            "cohort_attendance": cohort_attendance,
-            "attendance_start": attendance_start,
-            "attendance_end": attendance_end,
-            "sees_pupils": chosen is not None
-            and (scope.all_pupils or chosen.pk in scope.pupil_academy_ids),
-        },
-    )
-
-
 def _trust_totals(rows: list[AcademyFigures]) -> dict[str, Any]:
     total = sum(r.on_roll for r in rows)
     sen = sum(r.sen_support + r.ehc_plan for r in rows)
@@ -221,35 +167,6 @@ def _attendance_context(academies: list[Academy], day: Any) -> dict[str, Any]:
         "trust_attendance": attendance_selectors.AcademyAttendance(None, total),
         "national": attendance_selectors.national_figures("total"),
     }
-
-
-@login_required
-def trust_dashboard(request: HttpRequest) -> HttpResponse:
-    """Show one row per academy of the trust, the trust total and a chart of pupils."""
-    scope = scope_for(request.user)
-    if not scope.all_academies:
-        raise Http404("The trust dashboard needs a trust-wide role.")
-    day = clock.today()
-    rows = academy_figures(visible_academies(request.user), day)
-    chart = bar_chart(
-        title="Pupils on roll by academy",
-        labels=[r.academy.short_name or r.academy.name for r in rows],
-        series={"Pupils": [r.on_roll for r in rows]},
-        y_title="Pupils",
-        x_title="Academy",
-    )
-    return render(
-        request,
-        "trust/trust_dashboard.html",
-        {
-            "page_title": "Trust dashboard",
-            "rows": rows,
-            "totals": _trust_totals(rows),
-            "chart": chart,
-            "today": day,
-            **_attendance_context([r.academy for r in rows], day),
-        },
-    )
 
 
 @login_required
