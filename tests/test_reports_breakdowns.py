@@ -16,11 +16,11 @@ from behaviour.models import Suspension
 from progress.grades import default_subjects_ensure
 from progress.summaries import AREAS, PUPIL_GROUPS, academy_summary
 from pupils.models import Enrolment, Pupil, SenStatus
-from reports.breakdowns import breakdown, monthly_trend
+from reports.breakdowns import breakdown, monthly_trend, monthly_trends_by_academy
 from reports.figures import figures_for_year_group, year_group_table
 from reports.models import Measure
 
-from .factories import PupilFactory
+from .factories import PupilFactory, TutorGroupFactory
 from .factories_incidents import build_categories, log_incident
 from .factories_progress import (
     AssessmentPointFactory,
@@ -439,3 +439,23 @@ def test_trend_query_count_constant():
             add_weeks(pupil, mondays(datetime.date(2026, 9, 7), 3), present=10)
         many_count = count_queries(monthly_trend, ids, None, DAY)
         assert few_count == many_count
+
+
+def test_trends_by_academy_equal_each(world):
+    ids = [world.academies["oak"].pk, world.academies["elm"].pk]
+    trends = monthly_trends_by_academy(ids, DAY)
+    assert list(trends) == ids
+    for academy_id in ids:
+        assert trends[academy_id] == monthly_trend([academy_id], None, DAY)
+    assert sum(p.negative_incidents for p in trends[ids[0]]) == 5
+
+
+def test_trends_by_academy_query_count(world):
+    ids = [world.academies["oak"].pk, world.academies["elm"].pk]
+    two = count_queries(monthly_trends_by_academy, ids, DAY)
+    group = TutorGroupFactory(academic_year=world.academic_year)
+    world.tutor_groups["third"] = group
+    add_pupil(world, "third", "third")
+    three = count_queries(monthly_trends_by_academy, [*ids, group.academy_id], DAY)
+    assert two == three
+    assert monthly_trends_by_academy([], DAY) == {}
