@@ -28,7 +28,12 @@ from behaviour.access import can_read_content, visible_links
 from behaviour.models import Polarity
 from behaviour.suspensions import SuspensionSummary, pupil_suspension_summary
 from behaviour.timeline import PeriodTotals, TimelineRow, pupil_totals, pupil_trust_id
-from progress.interventions import is_overdue, ordered_for_list, readable_interventions
+from progress.interventions import (
+    OPEN_STATUSES,
+    is_overdue,
+    ordered_for_list,
+    readable_interventions,
+)
 from progress.models import Intervention, InterventionPupil, ParentContact
 from progress.parents import pupil_parent_contacts
 from progress.selectors import ProgressYear, pupil_progress
@@ -149,7 +154,7 @@ def _recent_incidents(
 def _interventions(user: Any, pupil: Pupil, year: AcademicYear | None) -> list[Intervention]:
     pupil_links = InterventionPupil.objects.filter(pupil=pupil).values("intervention_id")
     this_year = Q(academic_year=year) if year is not None else Q(pk__in=[])
-    still_open = Q(status__in=(Intervention.Status.PLANNED, Intervention.Status.ACTIVE))
+    still_open = Q(status__in=OPEN_STATUSES)
     interventions = (
         readable_interventions(user).filter(pk__in=pupil_links).filter(this_year | still_open)
     )
