@@ -14,7 +14,7 @@ from urllib.request import url2pathname
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from weasyprint import HTML
+from weasyprint import HTML, Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import clock
@@ -76,29 +76,44 @@ def trust_name() -> str:
     return Trust.objects.values_list("name", flat=True).order_by("pk").first() or ""
 
 
-def render_pdf(
+def render_document(
     template_name: str, context: dict[str, Any], *, base_url: str | None = None
-) -> bytes:
-    """Render `template_name` with `context` and return the PDF as bytes.
+) -> Document:
+    """Render `template_name` with `context` and lay it out in pages.
 
     Relative URLs in the template resolve against `base_url`, which defaults
     to the project's static directory, so `<img src="img/logo.png">` loads
     static/img/logo.png. The context gains `printed_on` (now, Europe/London)
-    and `trust_name` unless the caller sets them.
+    and `trust_name` unless the caller sets them. The pages of several
+    documents can be joined with `Document.copy` before `write_document`.
     """
     full_context = {"printed_on": clock.now(), **context}
     if "trust_name" not in full_context:
         full_context["trust_name"] = trust_name()
     html = render_to_string(template_name, full_context)
-    document = HTML(
+    return HTML(
         string=html,
         base_url=base_url or default_base_url(),
         url_fetcher=LocalURLFetcher(),
         media_type="print",
-    )
+    ).render()
+
+
+def write_document(document: Document) -> bytes:
+    """Return the PDF of a laid-out document as bytes."""
     # Tagged PDF gives screen readers the headings and the table structure,
     # at some cost in rendering time.
     pdf = document.write_pdf(pdf_tags=True)
     if pdf is None:  # write_pdf returns bytes whenever no target is given.
-        raise RuntimeError(f"WeasyPrint returned no PDF for {template_name}.")
+        raise RuntimeError("WeasyPrint returned no PDF.")
     return pdf
+
+
+def render_pdf(
+    template_name: str, context: dict[str, Any], *, base_url: str | None = None
+) -> bytes:
+    """Render `template_name` with `context` and return the PDF as bytes.
+
+    See `render_document` for the context it adds and how URLs resolve.
+    """
+    return write_document(render_document(template_name, context, base_url=base_url))
