@@ -1,3 +1,10 @@
-"""URL patterns, filled in by the part of the app that owns them."""
+"""Report run routes of the REST API, included under /api/v1/ in the api namespace."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .api import ReportRunViewSet
+
+router = SimpleRouter()
+router.register("report-runs", ReportRunViewSet, basename="report-run")
+
+urlpatterns = router.urls
