@@ -295,6 +295,22 @@ def test_attention_order_by_gaps(world):
     assert gap_keys(extra5) == [BELOW_TMG_MATHS]
 
 
+def test_attention_academy_wide(world):
+    oak = world.academies["oak"]
+    taylor = world.pupils["oak10a_taylor"]
+    add_weeks(taylor, mondays(datetime.date(2026, 9, 7), 4), present=5, unauthorised=5)
+    academy_rows = needing_attention(oak, None, DAY)
+    by_year = [
+        row
+        for key in ("oak9", "oak10")
+        for row in needing_attention(oak, world.year_groups[key], DAY)
+    ]
+    assert {row.pupil_id for row in academy_rows} == {row.pupil_id for row in by_year}
+    taylor_row = next(row for row in academy_rows if row.pupil == taylor)
+    assert reason_keys(taylor_row) == [PERSISTENT_ABSENCE]
+    assert taylor_row.row.year_group == world.year_groups["oak10"]
+
+
 @pytest.mark.parametrize(
     ("kind", "qualification", "needs"),
     [
