@@ -426,7 +426,7 @@ def monthly_trend(
     ):
         point_of(_as_date(row["month"])).suspensions += row["count"]
 
-    enrolments = scoped(Enrolment.objects.all(), academy_ids, year_group_id)
+    enrolments = scoped(_overlapping(start, end), academy_ids, year_group_id)
     rolls = enrolments.aggregate(
         **{
             f"month_{index}": Count("pupil_id", distinct=True, filter=active_on(point.end))
@@ -436,6 +436,14 @@ def monthly_trend(
     for index, point in enumerate(points):
         point.on_roll = int(rolls[f"month_{index}"] or 0)
     return points
+
+
+def _overlapping(start: datetime.date, end: datetime.date) -> QuerySet[Enrolment]:
+    """Return the enrolments on roll on some day from `start` to `end`, so the
+    counts per month skip earlier years' rows."""
+    return Enrolment.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=start), start_date__lte=end
+    )
 
 
 def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
@@ -489,7 +497,8 @@ def monthly_trends_by_academy(
 
     months = trends[ids[0]]
     rolls = (
-        Enrolment.objects.filter(academy_id__in=ids)
+        _overlapping(start, end)
+        .filter(academy_id__in=ids)
         .values("academy_id")
         .annotate(
             **{

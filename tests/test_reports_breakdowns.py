@@ -459,3 +459,15 @@ def test_trends_by_academy_query_count(world):
     three = count_queries(monthly_trends_by_academy, [*ids, group.academy_id], DAY)
     assert two == three
     assert monthly_trends_by_academy([], DAY) == {}
+
+
+def test_trend_roll_counts_leavers(world):
+    enrolment = Enrolment.objects.get(pupil=world.pupils["extra4"])
+    enrolment.end_date = datetime.date(2026, 10, 23)
+    enrolment.save()
+    oak = world.academies["oak"]
+    on_roll = Enrolment.objects.filter(academy=oak).count()
+    points = monthly_trend([oak.pk], None, DAY)
+    # On roll on each month's last day: the leaver is gone by 31/10.
+    assert [p.on_roll for p in points] == [on_roll, on_roll - 1, on_roll - 1, on_roll - 1]
+    assert monthly_trends_by_academy([oak.pk], DAY)[oak.pk] == points
