@@ -20,7 +20,7 @@ from academies.models import AcademicYear, Academy, YearGroup
 from academies.selectors import academic_year_on, academy_figures
 from behaviour.analysis import SUSPENSION_KINDS
 from behaviour.models import Suspension, SuspensionSession
-from progress.models import ParentContact
+from progress.models import Intervention, ParentContact
 from progress.parents import (
     Letter,
     build_letters,
@@ -34,7 +34,19 @@ from pupils.models import Enrolment, active_on
 from trust.charts import Chart, line_chart
 from trust.pdf import render_document, write_document
 
-from .breakdowns import TrendPoint, monthly_trend
+from .access import sees_pupils
+from .attention import (
+    BELOW_TMG_ENGLISH,
+    BELOW_TMG_MATHS,
+    PERSISTENT_ABSENCE,
+    REASON_LABELS,
+    REPEATED_NEGATIVE,
+    REPEATED_NEGATIVE_BEHAVIOUR,
+    REPEATED_NEGATIVE_DAYS,
+    AttentionRow,
+    needing_attention,
+)
+from .breakdowns import TrendPoint, monthly_trend, monthly_trends_by_academy
 from .figures import SUPPRESS_BELOW, FigureRow, Figures, academy_table
 from .models import Measure, ReportRun
 from .national import NationalComparison, PhaseComparison, comparisons_by_academy, trust_comparison
@@ -637,22 +649,23 @@ def _trend_charts(points: Sequence[TrendPoint]) -> list[TrendChart]:
     ]
 
 
-def _attendance_by_month(
-    academies: Sequence[Academy], as_of: datetime.date, progress: Progress
-) -> TrendTable:
-    """Each academy's attendance rate by month; a month of 1 to 4 pupils on roll is hidden."""
-    months: list[str] = []
+def _attendance_by_month(academies: Sequence[Academy], as_of: datetime.date) -> TrendTable:
+    """Each academy's attendance rate by month. A month of 1 to 4 pupils on
+    roll is hidden, with a second academy's where one alone would be."""
+    trends = monthly_trends_by_academy([a.pk for a in academies], as_of)
+    months = [point.label for point in trends[academies[0].pk]] if academies else []
+    rolls = [
+        [CountCell(count=p.on_roll, pupils=p.on_roll) for p in trends[a.pk]] for a in academies
+    ]
+    for index in range(len(months)):
+        protect_column([cells[index] for cells in rolls])
     rows = []
-    for index, academy in enumerate(academies):
-        points = monthly_trend([academy.pk], None, as_of)
-        months = months or [point.label for point in points]
-        cells = [
-            NOT_SHOWN if _is_small(point.on_roll) else _number(point.attendance_rate, "%")
-            for point in points
+    for academy, cells in zip(academies, rolls, strict=True):
+        texts = [
+            NOT_SHOWN if cell.suppressed else _number(point.attendance_rate, "%")
+            for point, cell in zip(trends[academy.pk], cells, strict=True)
         ]
-        rows.append((academy.name, cells))
-        if index % 10 == 9:
-            progress(60 + 15 * index // len(academies), "Reading each academy's months")
+        rows.append((academy.name, texts))
     return TrendTable(months=months, rows=rows)
 
 
@@ -697,7 +710,7 @@ def governance_document(run: ReportRun, progress: Progress) -> Document:
     progress(55, "Reading the trends")
     trend = monthly_trend([a.pk for a in academies], None, as_of)
     charts = _trend_charts(trend)
-    by_month = _attendance_by_month(academies, as_of, progress)
+    by_month = _attendance_by_month(academies, as_of)
 
     progress(80, "Laying out the tables")
     context = {
@@ -730,9 +743,214 @@ def governance_document(run: ReportRun, progress: Progress) -> Document:
 # Intervention report ---------------------------------------------------------------------
 
 
+# The reasons of reports.attention in the order the report lists them.
+REASON_ORDER = (BELOW_TMG_ENGLISH, BELOW_TMG_MATHS, PERSISTENT_ABSENCE, REPEATED_NEGATIVE_BEHAVIOUR)
+
+
+@dataclass
+class ReasonPupil:
+    """A pupil listed under one reason, with what covers it."""
+
+    name: str
+    group: str
+    detail: str
+    interventions: list[str]
+    other_reasons: list[str]
+
+    @property
+    def is_gap(self) -> bool:
+        return not self.interventions
+
+
+@dataclass
+class ReasonSection:
+    key: str
+    label: str
+    pupils: list[ReasonPupil]
+    count: CountCell
+    covered: CountCell
+    gaps: CountCell
+
+
+def _intervention_text(intervention: Intervention) -> str:
+    return (
+        f"{intervention.title} ({intervention.get_kind_display()}, "
+        f"review {_dmy(intervention.review_date)})"
+    )
+
+
+def _reason_sections(rows: Sequence[AttentionRow], suppress: bool) -> list[ReasonSection]:
+    sections = []
+    for key in REASON_ORDER:
+        pupils = []
+        for attention in rows:
+            reason = next((r for r in attention.reasons if r.key == key), None)
+            if reason is None:
+                continue
+            pupil_row = attention.row
+            pupils.append(
+                ReasonPupil(
+                    name=pupil_row.name,
+                    group=(
+                        f"{pupil_row.year_group.name}, {pupil_row.tutor_group_name}"
+                        if pupil_row.tutor_group_name
+                        else pupil_row.year_group.name
+                    ),
+                    detail=reason.detail,
+                    interventions=[_intervention_text(i) for i in reason.covered_by],
+                    other_reasons=[r.label for r in attention.reasons if r.key != key],
+                )
+            )
+        gaps = sum(1 for pupil in pupils if pupil.is_gap)
+        count = CountCell(count=len(pupils), pupils=len(pupils))
+        covered = CountCell(count=len(pupils) - gaps, pupils=len(pupils) - gaps)
+        gap_cell = CountCell(count=gaps, pupils=gaps)
+        if suppress:
+            count.suppressed = _is_small(count.pupils)
+            if count.suppressed:
+                covered.suppressed = gap_cell.suppressed = True
+            else:
+                protect_column([covered, gap_cell])
+        sections.append(
+            ReasonSection(
+                key=key,
+                label=REASON_LABELS[key],
+                pupils=pupils,
+                count=count,
+                covered=covered,
+                gaps=gap_cell,
+            )
+        )
+    return sections
+
+
+@dataclass
+class YearGroupCounts:
+    label: str
+    cells: list[CountCell]
+    is_total: bool = False
+
+
+def _year_group_counts(
+    rows: Sequence[AttentionRow], year_groups: Sequence[YearGroup], total_label: str
+) -> list[YearGroupCounts]:
+    """Count the pupils of each reason per year group, for readers who see no names."""
+    found = []
+    for year_group in year_groups:
+        cells = []
+        for key in REASON_ORDER:
+            count = sum(
+                1
+                for attention in rows
+                if attention.row.year_group.pk == year_group.pk
+                and any(r.key == key for r in attention.reasons)
+            )
+            cells.append(CountCell(count=count, pupils=count))
+        found.append(YearGroupCounts(label=year_group.name, cells=cells))
+    for index in range(len(REASON_ORDER)):
+        protect_column([row.cells[index] for row in found])
+    totals = []
+    for key in REASON_ORDER:
+        count = sum(1 for attention in rows if any(r.key == key for r in attention.reasons))
+        totals.append(CountCell(count=count, pupils=count, suppressed=_is_small(count)))
+    found.append(YearGroupCounts(label=total_label, cells=totals, is_total=True))
+    return found
+
+
+def _intervention_scope(run: ReportRun) -> tuple[Academy, YearGroup | None]:
+    year_group = None
+    if run.year_group_id is not None:
+        year_group = (
+            YearGroup.objects.select_related("academy").filter(pk=run.year_group_id).first()
+        )
+        if year_group is None:
+            raise ReportFailed(f"Year group {run.year_group_id} does not exist.")
+    academy = run.academy
+    if academy is None and year_group is not None:
+        academy = year_group.academy
+    if academy is None:
+        raise ReportFailed(
+            "Choose an academy or a year group: the intervention report covers one of them."
+        )
+    if year_group is not None and year_group.academy_id != academy.pk:
+        raise ReportFailed(
+            f"{year_group.name} (year group {year_group.pk}) is not a year group of "
+            f"{academy.name}; choose one of that academy's year groups."
+        )
+    return academy, year_group
+
+
+def _shows_names(run: ReportRun, academy: Academy, year_group: YearGroup | None) -> bool:
+    """Whether the report may name pupils.
+
+    A scheduled run is read by the academy's staff who see its pupils
+    (reports.access.visible_runs), so it names them. A requested run names
+    them only when its requester may see them, and a run whose requester's
+    account was deleted names nobody.
+    """
+    user = run.requested_by
+    if user is None:
+        return run.scheduled
+    year_group_id = year_group.pk if year_group is not None else None
+    return sees_pupils(user, academy_id=academy.pk, year_group_id=year_group_id)
+
+
 def intervention_document(run: ReportRun, progress: Progress) -> Document:
-    """Build the intervention report of an academy or one of its year groups."""
-    raise ReportFailed("The intervention report is not available yet.")
+    """Build the intervention report of an academy or one of its year groups.
+
+    Pupils below TMG in English or maths, persistent absentees and pupils
+    with repeated negative behaviour, each with the interventions in place
+    and the gaps. Readers who may not see the pupils get counts only.
+    """
+    as_of = run.as_of
+    progress(5, "Checking the academy and year group")
+    academy, year_group = _intervention_scope(run)
+    label = f"{year_group.name}, {academy.name}" if year_group else academy.name
+    if year_group is not None:
+        on_roll = Enrolment.objects.filter(active_on(as_of), year_group=year_group).exists()
+        if not on_roll:
+            raise ReportFailed(
+                f"No pupil is on roll in {label} on {_dmy(as_of)}, so there is nothing to report."
+            )
+    else:
+        _require_pupils([academy], as_of, academy.name)
+    names = _shows_names(run, academy, year_group)
+
+    progress(15, "Reading attendance, behaviour, progress and interventions")
+    rows = needing_attention(academy, year_group, as_of)
+
+    progress(60, "Grouping the pupils by reason")
+    sections = _reason_sections(rows, suppress=not names)
+    by_year_group: list[YearGroupCounts] = []
+    if not names and year_group is None:
+        year_groups = list(YearGroup.objects.filter(academy=academy).order_by("nc_year"))
+        by_year_group = _year_group_counts(rows, year_groups, academy.name)
+
+    progress(75, "Laying out the tables")
+    context = {
+        "document_title": f"Intervention report: {label}",
+        "trust_name": academy.trust.name,
+        "label": label,
+        "as_of": as_of,
+        "names": names,
+        "sections": sections,
+        "pupil_count": len(rows),
+        "pupil_count_text": (f"{len(rows):,}" if names or not _is_small(len(rows)) else FEWER_THAN),
+        "gap_count": sum(1 for row in rows if row.gaps),
+        "by_year_group": by_year_group,
+        "reason_labels": [REASON_LABELS[key] for key in REASON_ORDER],
+        "suppress_below": SUPPRESS_BELOW,
+        "repeated_negative": REPEATED_NEGATIVE,
+        "repeated_negative_days": REPEATED_NEGATIVE_DAYS,
+    }
+    progress(90, "Rendering the PDF")
+    scope = f"year-group{year_group.pk}" if year_group else f"academy{academy.pk}"
+    suffix = "" if names else "-counts"
+    return _render(
+        "reports/pdf/intervention.html",
+        context,
+        f"intervention-report-{scope}-{as_of:%Y-%m-%d}{suffix}.pdf",
+    )
 
 
 # Parents' letters ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 poppler-utils through the helpers of test_pdf."""
 
 import datetime
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 import time_machine
 
+from progress.grades import default_subjects_ensure
+from progress.models import Intervention, InterventionPupil, ParentContact
 from pupils.models import Enrolment, Pupil, SenStatus
 from reports.documents import Document, ReportFailed, build_document
 from reports.models import Measure, ReportRun, Target
@@ -16,9 +19,18 @@ from reports.models import Measure, ReportRun, Target
 from . import test_pdf as pdf_tools
 from .factories import PupilFactory
 from .factories_attstats import mark_days, whole_year_term
+from .factories_output import ContactFactory
+from .factories_progress import (
+    AssessmentPointFactory,
+    GradeEntryFactory,
+    TargetGradeFactory,
+    grade_of,
+)
 from .personas import PUPILS, TODAY, Personas, build_personas
 
 pytestmark = pytest.mark.django_db
+
+CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
 
 AS_OF = TODAY.date()
 FIRST_MONDAY = datetime.date(2026, 11, 2)
@@ -41,6 +53,11 @@ def _frozen_clock():
 
 def text_of(pdf: bytes, tmp_path: Path, page: int | None = None) -> str:
     return pdf_tools.normalised(pdf_tools.pdf_text(pdf, tmp_path, page))
+
+
+def has_name(text: str, name: str) -> bool:
+    """Whether `name` is in `text`, ignoring the spaces pdftotext puts between CJK characters."""
+    return pdf_tools.contains_name(CJK_GAP.sub("", text), name)
 
 
 def layout_lines(pdf: bytes, tmp_path: Path) -> list[str]:
@@ -226,3 +243,316 @@ def test_governance_one_academy_without_pupils(trust_world):
 def test_unknown_kind_fails(trust_world):
     with pytest.raises(ReportFailed, match="Report kind 'minutes' is not known"):
         build(run_of("minutes", trust_world))
+
+
+# Intervention report ---------------------------------------------------------------------
+
+ZOE = ("Zoë", "Nguyễn 王芳")
+FORMULA_NAME = ('=HYPERLINK("http://127.0.0.1/x","Click")', "Formula")
+# Enough pupils below TMG in maths for their table to run onto a second page.
+MANY_BELOW = 45
+
+
+class Grades:
+    """GCSE qualifications and an assessment point for Oak's Year 9."""
+
+    def __init__(self, world: Personas) -> None:
+        oak = world.academies["oak"]
+        self.world = world
+        self.quals = default_subjects_ensure(oak.trust)
+        self.scale = self.quals["gcse_maths"].scale
+        self.point = AssessmentPointFactory(
+            academy=oak,
+            academic_year=world.academic_year,
+            year_group=world.year_groups["oak9"],
+            name="Autumn 2026",
+            date=datetime.date(2026, 11, 20),
+        )
+
+    def below(self, pupil: Pupil, qual: str, grade: str = "4", tmg: str = "6") -> None:
+        GradeEntryFactory(
+            pupil=pupil,
+            qualification=self.quals[qual],
+            assessment_point=self.point,
+            grade=grade_of(self.scale, grade),
+        )
+        TargetGradeFactory(
+            pupil=pupil,
+            qualification=self.quals[qual],
+            academic_year=self.world.academic_year,
+            grade=grade_of(self.scale, tmg),
+        )
+
+    def support(self, pupil: Pupil, qual: str, title: str) -> Intervention:
+        intervention = Intervention.objects.create(
+            academy=self.world.academies["oak"],
+            academic_year=self.world.academic_year,
+            kind=Intervention.Kind.TUTORING,
+            title=title,
+            qualification=self.quals[qual],
+            owner=self.world.staff["teacher"],
+            start_date=datetime.date(2026, 11, 23),
+            review_date=datetime.date(2027, 1, 15),
+        )
+        InterventionPupil.objects.create(intervention=intervention, pupil=pupil)
+        return intervention
+
+
+@pytest.fixture
+def attention_world() -> Personas:
+    """Oak's Year 9 with Zoë below TMG in English and no intervention, a
+    pupil named like a formula below in maths, O'Brien below in maths with
+    tutoring in place, and MANY_BELOW more pupils below in maths."""
+    world = build_personas()
+    grades = Grades(world)
+    world.zoe = enrol(world, "9A", legal_forename=ZOE[0], legal_surname=ZOE[1])
+    grades.below(world.zoe, "gcse_english_language")
+    world.formula = enrol(
+        world, "9B", legal_forename=FORMULA_NAME[0], legal_surname=FORMULA_NAME[1]
+    )
+    grades.below(world.formula, "gcse_maths")
+    obrien = world.pupils["oak9a_obrien"]
+    grades.below(obrien, "gcse_maths")
+    grades.support(obrien, "gcse_maths", "Maths tutoring with Mr Persona")
+    world.many = []
+    for number in range(MANY_BELOW):
+        pupil = enrol(world, "9B", legal_forename="Many", legal_surname=f"Below{number:02d}")
+        grades.below(pupil, "gcse_maths")
+        world.many.append(pupil)
+    return world
+
+
+def test_intervention_lists_pupil_and_gap(attention_world, tmp_path):
+    world = attention_world
+    run = run_of(
+        ReportRun.Kind.INTERVENTION,
+        world,
+        academy=world.academies["oak"],
+        requested_by=world.users["head_of_year"],
+        year_group_id=world.year_groups["oak9"].pk,
+    )
+
+    document, _ = build(run)
+
+    text = text_of(document.content, tmp_path)
+    assert "Intervention report: Year 9, Oak Academy" in text
+    assert has_name(text, "Zoë Nguyễn 王芳")
+    zoe_row = (
+        "Zoë Nguyễn 王芳 Year 9, 9A Below TMG at the latest assessment point "
+        "Gap: no intervention in place"
+    )
+    assert zoe_row in CJK_GAP.sub("", text)
+    assert "Maths tutoring with Mr Persona" in text
+    assert f"Page 1 of {document.pages}" in text
+    assert document.filename == (
+        f"intervention-report-year-group{world.year_groups['oak9'].pk}-2026-12-04.pdf"
+    )
+
+
+def test_intervention_prints_formula_as_text(attention_world, tmp_path):
+    world = attention_world
+    run = run_of(ReportRun.Kind.INTERVENTION, world, academy=world.academies["oak"], scheduled=True)
+
+    document, _ = build(run)
+
+    # A long cell wraps, so compare without whitespace.
+    text = "".join(text_of(document.content, tmp_path).split())
+    assert '=HYPERLINK("http://127.0.0.1/x","Click")Formula' in text
+
+
+def test_intervention_header_repeats(attention_world, tmp_path):
+    world = attention_world
+    run = run_of(ReportRun.Kind.INTERVENTION, world, academy=world.academies["oak"], scheduled=True)
+
+    document, _ = build(run)
+
+    assert document.pages >= 3
+    maths_pages = [
+        page
+        for page in range(1, document.pages + 1)
+        if "Below23" in text_of(document.content, tmp_path, page)
+        or "Below44" in text_of(document.content, tmp_path, page)
+    ]
+    assert maths_pages
+    later = text_of(document.content, tmp_path, maths_pages[-1])
+    assert "Interventions in place" in later
+    assert "Year and tutor group" in later
+    assert f"Page {maths_pages[-1]} of {document.pages}" in later
+    assert "Intervention report: Oak Academy" in later
+
+
+def test_intervention_trustee_sees_counts(attention_world, tmp_path):
+    world = attention_world
+    run = run_of(
+        ReportRun.Kind.INTERVENTION,
+        world,
+        academy=world.academies["oak"],
+        requested_by=world.users["trustee"],
+    )
+
+    document, _ = build(run)
+
+    text = text_of(document.content, tmp_path)
+    lines = layout_lines(document.content, tmp_path)
+    assert not has_name(text, "Zoë Nguyễn 王芳")
+    assert "Nguy" not in text
+    assert "HYPERLINK" not in text
+    assert "Below00" not in text
+    for name in all_names(world):
+        assert name not in text, name
+    # 47 pupils below in maths, one of them with tutoring: that count and
+    # then the gaps are hidden. English rests on Zoë alone.
+    assert line_of(lines, "Below TMG in mathematics 47") == (
+        "Below TMG in mathematics 47 fewer than 5 not shown"
+    )
+    assert line_of(lines, "Below TMG in English") == (
+        "Below TMG in English fewer than 5 not shown fewer than 5"
+    )
+    assert line_of(lines, "Year 9").startswith("Year 9 fewer than 5 47")
+    assert document.filename.endswith("-counts.pdf")
+
+
+def test_intervention_scheduled_names_pupils(attention_world, tmp_path):
+    world = attention_world
+    run = run_of(ReportRun.Kind.INTERVENTION, world, academy=world.academies["oak"], scheduled=True)
+
+    document, _ = build(run)
+
+    assert has_name(text_of(document.content, tmp_path), "Zoë Nguyễn 王芳")
+
+
+def test_intervention_progress_moves(attention_world):
+    world = attention_world
+    run = run_of(ReportRun.Kind.INTERVENTION, world, academy=world.academies["oak"], scheduled=True)
+
+    _, steps = build(run)
+
+    assert len(steps.calls) >= 4
+    assert steps.percents == sorted(steps.percents)
+    assert steps.percents[-1] >= 90
+
+
+def test_intervention_academy_without_pupils(trust_world):
+    oak = trust_world.academies["oak"]
+    empty = type(oak).objects.create(
+        trust=oak.trust,
+        name="Ash Academy",
+        urn="149998",
+        dfe_number="999/4998",
+        phase="primary",
+        age_range_low=4,
+        age_range_high=11,
+        joined_trust_on=datetime.date(2020, 9, 1),
+    )
+    run = run_of(ReportRun.Kind.INTERVENTION, trust_world, academy=empty, scheduled=True)
+
+    with pytest.raises(ReportFailed, match="No pupil is on roll in Ash Academy on 04/12/2026"):
+        build(run)
+
+
+def test_intervention_other_academy_year_group(trust_world):
+    run = run_of(
+        ReportRun.Kind.INTERVENTION,
+        trust_world,
+        academy=trust_world.academies["oak"],
+        year_group_id=trust_world.year_groups["elm9"].pk,
+        scheduled=True,
+    )
+
+    with pytest.raises(ReportFailed, match="is not a year group of Oak Academy"):
+        build(run)
+
+
+def test_intervention_without_academy(trust_world):
+    run = run_of(ReportRun.Kind.INTERVENTION, trust_world, scheduled=True)
+
+    with pytest.raises(ReportFailed, match="Choose an academy or a year group"):
+        build(run)
+
+
+# Parents' letters ------------------------------------------------------------------------
+
+# More pupils than one rendering chunk, so the chunks' pages are joined.
+LETTER_PUPILS = 27
+
+
+@pytest.fixture
+def letters_world() -> Personas:
+    """Oak's Year 9 with LETTER_PUPILS pupils below TMG in maths, each with one
+    parent, and Patel below in history only (no letter)."""
+    world = build_personas()
+    grades = Grades(world)
+    world.letter_pupils = []
+    for number in range(LETTER_PUPILS):
+        pupil = enrol(world, "9A", legal_forename="Letter", legal_surname=f"Pupil{number:02d}")
+        grades.below(pupil, "gcse_maths")
+        ContactFactory(pupil=pupil, name=f"Parent of Pupil{number:02d}")
+        world.letter_pupils.append(pupil)
+    patel = world.pupils["oak9b_patel"]
+    grades.below(patel, "gcse_history")
+    ContactFactory(pupil=patel, name="Parent of Patel")
+    return world
+
+
+def letters_run(world: Personas, persona: str = "head_of_year") -> ReportRun:
+    return run_of(
+        ReportRun.Kind.PARENT_LETTERS,
+        world,
+        academy=world.academies["oak"],
+        year_group_id=world.year_groups["oak9"].pk,
+        requested_by=world.users[persona],
+    )
+
+
+def test_letters_one_per_page(letters_world, tmp_path):
+    document, _ = build(letters_run(letters_world))
+
+    assert document.pages == LETTER_PUPILS
+    assert pdf_tools.pdf_pages(document.content, tmp_path) == LETTER_PUPILS
+    for page in range(1, LETTER_PUPILS + 1):
+        text = text_of(document.content, tmp_path, page)
+        parents = [n for n in range(LETTER_PUPILS) if f"Parent of Pupil{n:02d}" in text]
+        assert parents == [page - 1], page
+    assert "Parent of Patel" not in text_of(document.content, tmp_path)
+    assert document.filename == (
+        f"progress-letters-year9-{letters_world.year_groups['oak9'].pk}-2026-12-04.pdf"
+    )
+
+
+def test_letters_logged_once(letters_world):
+    run = letters_run(letters_world)
+
+    build(run)
+    build(run)
+
+    logged = ParentContact.objects.filter(method=ParentContact.Method.LETTER)
+    assert logged.count() == LETTER_PUPILS
+    assert {c.pupil_id for c in logged} == {p.pk for p in letters_world.letter_pupils}
+    assert {c.staff_id for c in logged} == {letters_world.staff["head_of_year"].pk}
+
+
+def test_letters_progress_per_chunk(letters_world):
+    _, steps = build(letters_run(letters_world))
+
+    chunk_steps = [label for _, label in steps.calls if label.startswith("Letters for pupils")]
+    assert chunk_steps == [
+        f"Letters for pupils 1 to 25 of {LETTER_PUPILS}",
+        f"Letters for pupils 26 to {LETTER_PUPILS} of {LETTER_PUPILS}",
+    ]
+    assert steps.percents == sorted(steps.percents)
+    assert steps.percents[-1] >= 90
+
+
+def test_letters_trustee_rejected(letters_world):
+    with pytest.raises(ReportFailed, match="Only the heads of Year 9"):
+        build(letters_run(letters_world, "trustee"))
+
+    assert not ParentContact.objects.exists()
+
+
+def test_letters_other_academy_year_group(letters_world):
+    run = letters_run(letters_world)
+    run.year_group_id = letters_world.year_groups["elm9"].pk
+
+    with pytest.raises(ReportFailed, match="is not in Oak Academy"):
+        build(run)
