@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 # `make bench SCALE=large` seeds 60 academies; the default is the demo's size.
 SCALE ?= small
 
-.PHONY: demo test lint bench worker beat install install-dev system-packages services clean
+.PHONY: demo test lint bench worker worker-default worker-reports beat install install-dev system-packages services clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +48,22 @@ lint: install-dev
 bench: install-dev services
 	$(PY) scripts/bench.py --scale $(SCALE)
 
+# One worker for both queues: imports and the morning's marks on `celery`,
+# report PDFs on `reports`. Production runs the two queues in separate
+# workers (worker-default and worker-reports), so a long report never holds
+# up a short task.
 worker: install
-	$(VENV)/bin/celery -A trust worker --loglevel=info --concurrency=2
+	$(VENV)/bin/celery -A trust worker -Q celery,reports --loglevel=info --concurrency=2
 
+worker-default: install
+	$(VENV)/bin/celery -A trust worker -Q celery --loglevel=info --concurrency=2
+
+worker-reports: install
+	$(VENV)/bin/celery -A trust worker -Q reports --loglevel=info --concurrency=1
+
+# The schedule is read from the database, where an administrator edits it.
 beat: install
-	$(VENV)/bin/celery -A trust beat --loglevel=info
+	$(VENV)/bin/celery -A trust beat --loglevel=info --scheduler django_celery_beat.schedulers:DatabaseScheduler
 
 clean:
 	rm -rf $(VENV) var
