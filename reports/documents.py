@@ -76,7 +76,7 @@ class Document:
 
 
 def build_document(run: ReportRun, progress: Progress) -> Document:
-    """Build the PDF that `run` asks for, calling `progress(percent, step)` as it goes.
+    """Build the PDF that `run` requests, calling `progress(percent, step)` as it goes.
 
     Raise ReportFailed with a sentence for the requester when there is
     nothing to report.
@@ -89,7 +89,7 @@ def build_document(run: ReportRun, progress: Progress) -> Document:
     builder = builders.get(run.kind)
     if builder is None:
         allowed = ", ".join(ReportRun.Kind.values)
-        raise ReportFailed(f"Report kind '{run.kind}' is not known; use one of {allowed}.")
+        raise ReportFailed(f"Report kind '{run.kind}' is not valid; use one of {allowed}.")
     return builder(run, progress)
 
 
@@ -213,7 +213,9 @@ def _measure_cell(
     text = NOT_SHOWN if measure in figures.suppressed else _number(value, column.unit)
     goal = book.target(measure, academy_id)
     meets = book.meets(measure, value, academy_id)
-    verdict = "" if meets is None else ("met" if meets else "not met")
+    verdict = ""
+    if meets is not None:
+        verdict = "met" if meets else "not met"
     return MeasureCell(text=text, target=_number(goal, column.unit), verdict=verdict)
 
 
@@ -302,7 +304,7 @@ def _england_rows(
     as_of: datetime.date,
     total_label: str,
 ) -> list[EnglandRow]:
-    """Each academy's cohort figures (each phase's, for an all-through
+    """Return each academy's cohort figures (each phase's, for an all-through
     academy) beside England's, and the trust's beside all schools."""
     parts: list[tuple[str, PhaseComparison | None]] = []
     for academy in academies:
@@ -312,12 +314,15 @@ def _england_rows(
         for comparison in own:
             label = academy.name if len(own) == 1 else f"{academy.name}: {comparison.label}"
             parts.append((label, comparison))
+
+    # The cohort sizes add up to the trust's, so a hidden one needs a second.
     pupils = [
         CountCell(count=part.figures.enrolments, pupils=part.figures.enrolments)
         for _, part in parts
         if part is not None
     ]
     protect_column(pupils)
+
     shown = iter(pupils)
     rows = []
     for label, part in parts:
@@ -332,6 +337,7 @@ def _england_rows(
             )
         else:
             rows.append(_england_row(part, label, next(shown)))
+
     trust = trust_comparison(academies, as_of)
     enrolments = trust.figures.enrolments
     total = CountCell(count=enrolments, pupils=enrolments, suppressed=_is_small(enrolments))
@@ -650,8 +656,8 @@ def _trend_charts(points: Sequence[TrendPoint]) -> list[TrendChart]:
 
 
 def _attendance_by_month(academies: Sequence[Academy], as_of: datetime.date) -> TrendTable:
-    """Each academy's attendance rate by month. A month of 1 to 4 pupils on
-    roll is hidden, with a second academy's where one alone would be."""
+    """Return each academy's attendance rate by month. A month of 1 to 4 pupils
+    on roll is hidden, with a second academy's where one alone would be."""
     trends = monthly_trends_by_academy([a.pk for a in academies], as_of)
     months = [point.label for point in trends[academies[0].pk]] if academies else []
     rolls = [
@@ -864,7 +870,10 @@ def _intervention_scope(run: ReportRun) -> tuple[Academy, YearGroup | None]:
             YearGroup.objects.select_related("academy").filter(pk=run.year_group_id).first()
         )
         if year_group is None:
-            raise ReportFailed(f"Year group {run.year_group_id} does not exist.")
+            raise ReportFailed(
+                f"Year group {run.year_group_id} was not found; choose one of the academy's "
+                "year groups."
+            )
     academy = run.academy
     if academy is None and year_group is not None:
         academy = year_group.academy
@@ -886,7 +895,7 @@ def _shows_names(run: ReportRun, academy: Academy, year_group: YearGroup | None)
     A scheduled run is read by the academy's staff who see its pupils
     (reports.access.visible_runs), so it names them. A requested run names
     them only when its requester may see them, and a run whose requester's
-    account was deleted names nobody.
+    account was deleted names no pupil.
     """
     user = run.requested_by
     if user is None:
@@ -961,7 +970,10 @@ def _letters_year_group(run: ReportRun) -> YearGroup:
         raise ReportFailed("Choose a year group: parents' letters are printed for one year group.")
     year_group = YearGroup.objects.select_related("academy").filter(pk=run.year_group_id).first()
     if year_group is None:
-        raise ReportFailed(f"Year group {run.year_group_id} does not exist.")
+        raise ReportFailed(
+            f"Year group {run.year_group_id} was not found; choose one of the academy's "
+            "year groups."
+        )
     if run.academy_id is not None and year_group.academy_id != run.academy_id:
         academy = run.academy.name if run.academy else f"academy {run.academy_id}"
         raise ReportFailed(f"{year_group.name} of {year_group.academy.name} is not in {academy}.")
@@ -1019,27 +1031,30 @@ def letters_document(run: ReportRun, progress: Progress) -> Document:
         )
     recipients = responsible_contacts([s.pupil for s in standings])
 
-    letters: list[Letter] = []
+    # One call for the whole year group: build_letters leaves a withheld
+    # address off only when it sees that the file holds other letters too.
+    progress(15, "Writing the letters")
+    letters = build_letters(
+        standings, recipients, signer=sender, signer_name=signer_name, today=as_of
+    )
+    if not letters:
+        raise ReportFailed(
+            f"None of the pupils below TMG in {label} has a contact with parental responsibility."
+        )
+
     documents = []
     chunks = range(0, len(standings), LETTER_CHUNK_PUPILS)
     title = f"Progress letters: {label}"
     for number, first in enumerate(chunks, start=1):
-        chunk = standings[first : first + LETTER_CHUNK_PUPILS]
-        chunk_letters = build_letters(
-            chunk, recipients, signer=sender, signer_name=signer_name, today=as_of
-        )
+        chunk = {s.pupil.pk for s in standings[first : first + LETTER_CHUNK_PUPILS]}
+        chunk_letters = [letter for letter in letters if letter.pupil.pk in chunk]
         if chunk_letters:
             context = {"document_title": title, "letters": chunk_letters, "printed_by": signer_name}
             documents.append(render_document("pdf/progress_letter.html", context))
-            letters.extend(chunk_letters)
         done = min(first + LETTER_CHUNK_PUPILS, len(standings))
         progress(
-            10 + 75 * number // len(chunks),
+            15 + 70 * number // len(chunks),
             f"Letters for pupils {first + 1} to {done} of {len(standings)}",
-        )
-    if not letters:
-        raise ReportFailed(
-            f"None of the pupils below TMG in {label} has a contact with parental responsibility."
         )
 
     progress(90, "Rendering the PDF")

@@ -241,7 +241,7 @@ def test_governance_one_academy_without_pupils(trust_world):
 
 
 def test_unknown_kind_fails(trust_world):
-    with pytest.raises(ReportFailed, match="Report kind 'minutes' is not known"):
+    with pytest.raises(ReportFailed, match="Report kind 'minutes' is not valid"):
         build(run_of("minutes", trust_world))
 
 
@@ -472,14 +472,17 @@ def test_intervention_without_academy(trust_world):
 
 # Parents' letters ------------------------------------------------------------------------
 
-# More pupils than one rendering chunk, so the chunks' pages are joined.
-LETTER_PUPILS = 27
+# One more pupil than a rendering chunk, so the last chunk holds one letter
+# and the chunks' pages are joined.
+LETTER_PUPILS = 26
+WITHHELD_ADDRESS = "7 Quarry Lane\nKnighton\nLD7 1EE"
 
 
 @pytest.fixture
 def letters_world() -> Personas:
     """Oak's Year 9 with LETTER_PUPILS pupils below TMG in maths, each with one
-    parent, and Patel below in history only (no letter)."""
+    parent (the last one's address withheld from other contacts), and Patel
+    below in history only (no letter)."""
     world = build_personas()
     grades = Grades(world)
     world.letter_pupils = []
@@ -488,6 +491,10 @@ def letters_world() -> Personas:
         grades.below(pupil, "gcse_maths")
         ContactFactory(pupil=pupil, name=f"Parent of Pupil{number:02d}")
         world.letter_pupils.append(pupil)
+    withheld = world.letter_pupils[-1].contacts.get()
+    withheld.address = WITHHELD_ADDRESS
+    withheld.address_shareable = False
+    withheld.save()
     patel = world.pupils["oak9b_patel"]
     grades.below(patel, "gcse_history")
     ContactFactory(pupil=patel, name="Parent of Patel")
@@ -514,6 +521,9 @@ def test_letters_one_per_page(letters_world, tmp_path):
         parents = [n for n in range(LETTER_PUPILS) if f"Parent of Pupil{n:02d}" in text]
         assert parents == [page - 1], page
     assert "Parent of Patel" not in text_of(document.content, tmp_path)
+    last = text_of(document.content, tmp_path, LETTER_PUPILS)
+    assert "Quarry Lane" not in last
+    assert "Address withheld from other contacts" in last
     assert document.filename == (
         f"progress-letters-year9-{letters_world.year_groups['oak9'].pk}-2026-12-04.pdf"
     )
@@ -537,7 +547,7 @@ def test_letters_progress_per_chunk(letters_world):
     chunk_steps = [label for _, label in steps.calls if label.startswith("Letters for pupils")]
     assert chunk_steps == [
         f"Letters for pupils 1 to 25 of {LETTER_PUPILS}",
-        f"Letters for pupils 26 to {LETTER_PUPILS} of {LETTER_PUPILS}",
+        f"Letters for pupils 26 to 26 of {LETTER_PUPILS}",
     ]
     assert steps.percents == sorted(steps.percents)
     assert steps.percents[-1] >= 90
