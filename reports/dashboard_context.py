@@ -25,6 +25,8 @@ from .figures import SUPPRESS_BELOW, FigureRow, Figures, FigureTable
 from .models import Measure
 
 HIDDEN = "Hidden"
+# The key Figures.suppressed uses for a pupil count of 1 to 4 (reports.breakdowns.ON_ROLL).
+ON_ROLL = "on_roll"
 HIDDEN_EXPLANATION = (
     f"A dash marks a figure hidden because it rests on fewer than {SUPPRESS_BELOW} pupils, "
     "so that no child can be identified from it."
@@ -38,6 +40,7 @@ class Column:
     measure: str
     header: str
     unit: str = "%"
+    places: int = 1
     # Staff measures belong to academies and the trust, not to year groups.
     staff: bool = False
 
@@ -47,7 +50,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(Measure.PERSISTENT_ABSENCE, "Persistent absence"),
     Column(Measure.SEVERE_ABSENCE, "Severe absence"),
     Column(Measure.NEGATIVE_PER_100, "Negative incidents per 100 pupils", unit=""),
-    Column(Measure.SUSPENSION_RATE, "Suspensions per 100 pupils", unit=""),
+    Column(Measure.SUSPENSION_RATE, "Suspensions per 100 pupils", unit="", places=2),
     Column(Measure.TMG_ENGLISH, "On or above TMG: English"),
     Column(Measure.TMG_MATHS, "On or above TMG: mathematics"),
     Column(Measure.TMG_ALL, "On or above TMG: all subjects"),
@@ -57,10 +60,10 @@ COLUMNS: tuple[Column, ...] = (
 PUPIL_COLUMNS = tuple(column for column in COLUMNS if not column.staff)
 
 
-def format_figure(value: float | None, unit: str) -> str:
+def format_figure(value: float | None, unit: str, places: int = 1) -> str:
     if value is None:
         return "–"
-    return f"{value:.1f}{unit}" if unit == "%" else f"{value:g}"
+    return f"{value:.{places}f}{unit}"
 
 
 # Cells and rows ----------------------------------------------------------------
@@ -80,7 +83,7 @@ class Cell:
 
     @property
     def text(self) -> str:
-        return format_figure(self.value, self.column.unit)
+        return format_figure(self.value, self.column.unit, self.column.places)
 
     @property
     def band_word(self) -> str:
@@ -92,7 +95,7 @@ class Cell:
     def target_text(self) -> str:
         if self.target is None:
             return ""
-        shown = format_figure(self.target, self.column.unit)
+        shown = format_figure(self.target, self.column.unit, self.column.places)
         if self.meets is None:
             return f"Target {shown}"
         return f"Target {shown}: {'met' if self.meets else 'not met'}"
@@ -101,7 +104,8 @@ class Cell:
     def national_text(self) -> str:
         if self.national is None:
             return ""
-        return f"{self.national_label}: {format_figure(self.national, self.column.unit)}"
+        shown = format_figure(self.national, self.column.unit, self.column.places)
+        return f"{self.national_label}: {shown}"
 
     @property
     def export_value(self) -> object:
@@ -117,6 +121,11 @@ class Row:
     cells: list[Cell]
     url: str = ""
     is_total: bool = False
+
+    @property
+    def on_roll_hidden(self) -> bool:
+        # Breakdowns hide a pupil group of 1 to 4 pupils on roll as well.
+        return ON_ROLL in self.figures.suppressed
 
     @property
     def suspensions_hidden(self) -> bool:
@@ -148,7 +157,9 @@ class FiguresTable:
 
     @property
     def any_hidden(self) -> bool:
-        return any(cell.suppressed for row in self.all_rows for cell in row.cells)
+        return any(
+            row.on_roll_hidden or cell.suppressed for row in self.all_rows for cell in row.cells
+        )
 
     @property
     def any_target(self) -> bool:
@@ -163,7 +174,7 @@ class FiguresTable:
         for row in self.all_rows:
             values: list[object] = [
                 row.label,
-                row.figures.on_roll,
+                HIDDEN if row.on_roll_hidden else row.figures.on_roll,
                 HIDDEN if row.suspensions_hidden else row.figures.suspensions,
             ]
             for cell in row.cells:
@@ -363,7 +374,7 @@ def academies_figures_table(table: FigureTable, targets: Targets) -> FiguresTabl
 def academy_summary_table(
     academy: Academy, table: FigureTable, targets: Targets, comparison: Comparison | None
 ) -> FiguresTable:
-    """The academy's own figures: the total row of its year group table."""
+    """Build the academy's own figures from the total row of its year group table."""
     total = build_row(table.total, COLUMNS, targets, academy_id=academy.pk, is_total=True)
     total.label = academy.name
     national_cells([total], comparison)
@@ -605,8 +616,8 @@ PUPIL_TABLE_COLUMNS: tuple[PupilColumn, ...] = (
     ),
 )
 SORTS: dict[str, str] = {
-    "name": "name",
-    **{column.key: column.header.lower() for column in PUPIL_TABLE_COLUMNS},
+    "name": "Name",
+    **{column.key: column.header for column in PUPIL_TABLE_COLUMNS},
 }
 
 

@@ -377,9 +377,7 @@ def test_search_paginates_at_50(client, world):
 def test_search_query_count_constant(client, world, django_assert_max_num_queries):
     client.force_login(world.users["trust_leader"])
     enrol_pupils(world.tutor_groups["9A"], 10, fsm=True)
-    # The dashboards read every domain's figures in a fixed number of queries.
-    limit = DASHBOARD_QUERY_LIMITS.get(name, 20)
-    with django_assert_max_num_queries(limit) as small:
+    with django_assert_max_num_queries(20) as small:
         client.get(reverse("pupils:search"))
     enrol_pupils(world.tutor_groups["9A"], 30, fsm=True)
     with django_assert_max_num_queries(len(small.captured_queries)):
