@@ -3,7 +3,7 @@
 Reads start from reports.access.visible_runs, so another person's run
 returns 404. Requests go through reports.services.request_report, the
 function the Reports page calls: a 400 names the field and the value, and a
-403 says which report the caller may not request.
+403 names the report the caller may not request.
 """
 
 import json
@@ -31,7 +31,7 @@ TAG = "reports"
 
 
 class ReportRunSerializer(serializers.ModelSerializer):
-    """A report run: what was asked for, how far it has got, and its file when done."""
+    """A report run: what was requested, how far it has got, and its file when done."""
 
     kind = serializers.CharField(
         read_only=True, help_text=f"One of: {describe_choices(ReportRun.Kind.choices)}."
@@ -117,8 +117,8 @@ class ReportRunFilter(django_filters.FilterSet):
 
 
 class PDFRenderer(renderers.BaseRenderer):
-    """Lets a client ask for the download with `Accept: application/pdf`; an
-    error on that request is still sent as JSON text."""
+    """Renderer that lets a client request the download with `Accept:
+    application/pdf`. An error on that request is still sent as JSON text."""
 
     media_type = "application/pdf"
     format = "pdf"

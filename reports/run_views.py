@@ -2,7 +2,7 @@
 a run's page with its live progress bar, and the PDF download.
 
 Every run is read through reports.access (visible_runs, can_download), so a
-run someone else asked for returns 404. Requests go through
+run someone else requested returns 404. Requests go through
 reports.services.request_report, the function the API calls too.
 """
 

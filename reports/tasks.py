@@ -42,10 +42,10 @@ from .services import schedule_governance_report, schedule_intervention_reports
 
 logger = logging.getLogger(__name__)
 
-# Errors that pass when the database or Redis is back: the task retries them.
+# Errors that clear once the database or Redis is back, so the task retries them.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisConnectionError)
 MAX_RETRIES = 3
-# Retries wait 10 s, 20 s, 40 s: long enough for a database restart.
+# Retries wait 10 s, 20 s and 40 s, 70 s in all (retry_backoff doubles the wait).
 RETRY_BACKOFF_SECONDS = 10
 RETRY_BACKOFF_MAX_SECONDS = 120
 # Deliveries of one run, counting retries and redeliveries after a lost
@@ -110,7 +110,8 @@ class ProgressRecorder:
 
 
 class ReportTask(Task):
-    """Marks the run failed when a transient error outlasts its retries."""
+    """The task class of generate_report, whose on_failure marks the run failed
+    when a transient error outlasts its retries."""
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         run_id = args[0] if args else kwargs.get("run_id")
@@ -159,7 +160,7 @@ def _start(run_id: int, task: Task) -> ReportRun | None:
 
 
 def _still_allowed(run: ReportRun) -> bool:
-    """Whether the person who asked for `run` may still request it; a scheduled
+    """Return whether the requester of `run` may still request it. A scheduled
     run has no requester and is always allowed."""
     if run.requested_by is None:
         return run.scheduled

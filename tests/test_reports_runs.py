@@ -318,7 +318,7 @@ def test_earlier_as_of_kept(world):
     assert run.params == {"as_of": "2026-10-01"}
 
 
-# Who sees and downloads which run ----------------------------------------------------
+# Visible and downloadable runs -----------------------------------------------------
 
 
 def test_visible_runs_by_role(world):
@@ -678,6 +678,25 @@ def test_intervention_end_to_end(world, tmp_path, reports_root, django_capture_o
     text = pdf_tools.normalised(pdf_tools.pdf_text(content, tmp_path))
     assert "Intervention report" in text
     assert "Oak Academy" in text
+
+
+def test_trustee_intervention_has_no_names(
+    world, tmp_path, reports_root, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = request_report(
+            user=world.users["trustee"],
+            kind=Kind.INTERVENTION,
+            academy_id=world.academies["oak"].pk,
+        )
+
+    run.refresh_from_db()
+    assert run.status == Status.DONE, run.error
+    content = (reports_root / run.file.name).read_bytes()
+    text = pdf_tools.normalised(pdf_tools.pdf_text(content, tmp_path))
+    assert "Intervention report" in text
+    for pupil in world.pupils.values():
+        assert pupil.legal_surname not in text
 
 
 def test_task_twice_keeps_one_file(world, reports_root):

@@ -151,7 +151,7 @@ def workers(tmp_path, reports_root, settings) -> Iterator[Workers]:
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     # The Redis database of REDIS_URL belongs to this suite. Emptying it drops
-    # messages and holds that an earlier session left, so the worker picks up
+    # messages and test-hook keys that an earlier session left, so the worker picks up
     # only this test's task.
     cache.clear()
     started = Workers(tmp_path, reports_root)
@@ -251,8 +251,8 @@ def test_killed_pool_process_requeued(client, world, workers, reports_root, step
     [pool_process] = pool_process_ids(worker.pid)
     os.kill(pool_process, signal.SIGKILL)
 
-    # The same worker forks a new pool process, which gets the requeued task;
-    # the hold was used up by the first arrival, so it runs straight through.
+    # The same worker forks a new pool process, which gets the requeued task.
+    # The first arrival used up the hold, so this one runs straight through.
     wait_for(lambda: run_status(run) == Status.DONE, "the next pool process to finish")
     assert worker.poll() is None
     assert pool_process not in pool_process_ids(worker.pid)
