@@ -4,8 +4,9 @@ request_report() is what the pages and the API call. It checks the kind and
 its parameters, raising ValidationError({field: [message]}) with a message
 that names the field, the value and what is allowed. Then
 reports.access.can_request decides whether the user may request that
-report, and PermissionDenied is raised if not. The run is recorded and its task queued once the record commits,
-so a worker never looks for a run that is not there yet.
+report, and PermissionDenied is raised if not. The run is recorded and its
+task queued once the record commits, so a worker never looks for a run that
+is not there yet.
 
 schedule_intervention_reports() and schedule_governance_report() are the
 writes behind the celery beat tasks in reports.tasks.
