@@ -22,14 +22,17 @@ from behaviour.analysis import SUSPENSION_KINDS
 from behaviour.models import Suspension, SuspensionSession
 from progress.models import Intervention, ParentContact
 from progress.parents import (
+    BelowSubject,
     Letter,
     build_letters,
     can_print_year_group_letters,
     letters_record,
     responsible_contacts,
     staff_member_of,
+    standings_for,
     year_group_standings,
 )
+from progress.summaries import areas_of
 from pupils.models import Enrolment, active_on
 from trust.charts import Chart, line_chart
 from trust.pdf import render_document, write_document
@@ -785,7 +788,50 @@ def _intervention_text(intervention: Intervention) -> str:
     )
 
 
-def _reason_sections(rows: Sequence[AttentionRow], suppress: bool) -> list[ReasonSection]:
+# The area of progress.summaries each TMG reason is about.
+REASON_AREAS = {BELOW_TMG_ENGLISH: "english", BELOW_TMG_MATHS: "maths"}
+
+
+def _below_subjects(
+    academy: Academy, rows: Sequence[AttentionRow], as_of: datetime.date
+) -> dict[int, list[BelowSubject]]:
+    """Return the subjects each pupil below TMG in English or maths is below
+    in at their latest assessment point, keyed by pupil id."""
+    pupil_ids = [
+        attention.pupil_id
+        for attention in rows
+        if any(reason.key in REASON_AREAS for reason in attention.reasons)
+    ]
+    if not pupil_ids:
+        return {}
+    enrolments = list(
+        Enrolment.objects.filter(active_on(as_of), academy=academy, pupil_id__in=pupil_ids)
+        .select_related("pupil")
+        .order_by("pupil_id", "-start_date", "-pk")
+    )
+    latest: dict[int, Enrolment] = {}
+    for enrolment in enrolments:
+        latest.setdefault(enrolment.pupil_id, enrolment)
+    standings = standings_for(list(latest.values()), as_of)
+    return {pupil_id: standing.below for pupil_id, standing in standings.items()}
+
+
+def _tmg_detail(key: str, below: Sequence[BelowSubject], fallback: str) -> str:
+    """Describe the gap between grade and TMG in the subjects of a TMG reason."""
+    area = REASON_AREAS.get(key)
+    if area is None:
+        return fallback
+    subjects = [
+        f"{subject.qualification.name}: {subject.grade_words} against a TMG of {subject.tmg_words}"
+        for subject in below
+        if area in areas_of(subject.qualification)
+    ]
+    return "; ".join(subjects) or fallback
+
+
+def _reason_sections(
+    rows: Sequence[AttentionRow], below: dict[int, list[BelowSubject]], suppress: bool
+) -> list[ReasonSection]:
     sections = []
     for key in REASON_ORDER:
         pupils = []
@@ -802,7 +848,7 @@ def _reason_sections(rows: Sequence[AttentionRow], suppress: bool) -> list[Reaso
                         if pupil_row.tutor_group_name
                         else pupil_row.year_group.name
                     ),
-                    detail=reason.detail,
+                    detail=_tmg_detail(key, below.get(attention.pupil_id, []), reason.detail),
                     interventions=[_intervention_text(i) for i in reason.covered_by],
                     other_reasons=[r.label for r in attention.reasons if r.key != key],
                 )
@@ -929,7 +975,8 @@ def intervention_document(run: ReportRun, progress: Progress) -> Document:
     rows = needing_attention(academy, year_group, as_of)
 
     progress(60, "Grouping the pupils by reason")
-    sections = _reason_sections(rows, suppress=not names)
+    below = _below_subjects(academy, rows, as_of) if names else {}
+    sections = _reason_sections(rows, below, suppress=not names)
     by_year_group: list[YearGroupCounts] = []
     if not names and year_group is None:
         year_groups = list(YearGroup.objects.filter(academy=academy).order_by("nc_year"))
