@@ -121,6 +121,7 @@ class Row:
     cells: list[Cell]
     url: str = ""
     is_total: bool = False
+    academy: Academy | None = None
 
     @property
     def on_roll_hidden(self) -> bool:
@@ -311,6 +312,24 @@ def comparisons(items: Sequence[Any], suppress: bool) -> list[Comparison]:
     return [c for item in items if (c := comparison_from(item, suppress)) is not None]
 
 
+def academy_comparisons(
+    table: "FiguresTable", by_academy: dict[int, list[Any]], suppress: bool
+) -> list[Comparison]:
+    """Compare each academy of `table` with England, phase by phase, and write
+    England's figure beside the cells of an academy with a single phase."""
+    result = []
+    for row in table.rows:
+        if row.academy is None:
+            continue
+        items = comparisons(by_academy.get(row.academy.pk, []), suppress)
+        for item in items:
+            item.label = f"{row.academy.name}: {item.label}"
+        if len(items) == 1:
+            national_cells([row], items[0])
+        result += items
+    return result
+
+
 def national_cells(rows: list[Row], comparison: Comparison | None) -> None:
     """Write England's figure beside the matching cells of `rows`."""
     if comparison is None:
@@ -344,7 +363,9 @@ def build_row(
         if targets is not None:
             target, meets = targets.for_cell(column.measure, value, academy_id)
         cells.append(Cell(column, value, suppressed, target, meets))
-    return Row(source.label, source.figures, cells, url=url, is_total=is_total)
+    return Row(
+        source.label, source.figures, cells, url=url, is_total=is_total, academy=source.academy
+    )
 
 
 def academy_url(academy: Academy) -> str:

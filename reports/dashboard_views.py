@@ -107,7 +107,7 @@ def trust_dashboard(request: HttpRequest) -> HttpResponseBase:
     if not sees_trust_dashboard(request.user):
         raise Http404("The trust dashboard needs a trust-wide role.")
     from .breakdowns import monthly_trend
-    from .national import trust_comparison
+    from .national import comparisons_by_academy, trust_comparison
 
     day = clock.today()
     academies = list(dashboard_academies(request.user).order_by("name"))
@@ -121,13 +121,16 @@ def trust_dashboard(request: HttpRequest) -> HttpResponseBase:
     comparison = dc.comparisons([trust_comparison(academies, day)], suppress)
     if table.total is not None and comparison:
         dc.national_cells([table.total], comparison[0])
+    academy_comparisons = dc.academy_comparisons(
+        table, comparisons_by_academy(academies, day), suppress
+    )
     trend_ids = [trend_academy.pk] if trend_academy else [a.pk for a in academies]
     trend_where = trend_academy.name if trend_academy else "the trust"
     trend = dc.build_trend(monthly_trend(trend_ids, None, day), trend_where, suppress=suppress)
 
     builders: Builders = {
         "academies": table.export,
-        "comparison": _comparison_export(comparison),
+        "comparison": _comparison_export(comparison + academy_comparisons),
         "trend": _trend_export(trend),
     }
     if export is not None:
@@ -144,6 +147,7 @@ def trust_dashboard(request: HttpRequest) -> HttpResponseBase:
             "academies": academies,
             "table": table,
             "comparisons": comparison,
+            "academy_comparisons": academy_comparisons,
             "trend": trend,
             "trend_academy": trend_academy,
             "bar_chart": dc.attendance_bar_chart(table, "Attendance rate by academy", "Academy"),

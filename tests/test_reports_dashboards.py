@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from academies.models import Phase
 from reports.dashboard_context import HIDDEN_EXPLANATION, format_figure
 from reports.figures import academy_table, year_group_table
 from reports.models import Measure, Target
@@ -216,12 +217,43 @@ def test_trust_shows_england_with_year(world):
     assert "pupils aged 5 to 15" in html
 
 
+def test_trust_compares_each_academy(world):
+    html = body(client_for(world, "trust_leader").get(reverse("trust-dashboard")))
+
+    assert "Oak Academy: Secondary" in html
+    assert "England 2025/26 (latest published): 91.5%" in row_html(html, "Oak Academy")
+
+
 def test_academy_compares_its_phase(world):
     html = body(client_for(world, "headteacher").get(reverse("academy-dashboard")))
 
     assert "Secondary, Academic year to date" in html
     assert "91.5%" in html
     assert "England 2025/26 (latest published)" in html
+
+
+def test_all_through_compares_each_phase(world):
+    from .factories import AcademyFactory
+
+    trust = world.academies["oak"].trust
+    academy = AcademyFactory(trust=trust, name="Rowan All-through", phase=Phase.ALL_THROUGH)
+
+    html = body(client_for(world, "trust_leader").get(academy_url(academy)))
+
+    assert "Primary phase (Years 1 to 6) against England" in html
+    assert "Secondary phase (Years 7 to 11) against England" in html
+
+
+def test_nursery_has_no_comparison(world):
+    from .factories import AcademyFactory
+
+    trust = world.academies["oak"].trust
+    academy = AcademyFactory(trust=trust, name="Hazel Nursery", phase=Phase.NURSERY)
+
+    html = body(client_for(world, "trust_leader").get(academy_url(academy)))
+
+    assert "England publishes no attendance figures for this phase" in html
+    assert "latest published" not in html
 
 
 def test_year_group_figures_equal_table(world):
