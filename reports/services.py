@@ -210,7 +210,7 @@ def request_report(
         params["academy"] = academy.pk
     if year_group is not None:
         params["year_group"] = year_group.pk
-    run = _create_run(
+    run = ReportRun.objects.create(
         kind=checked_kind,
         params=params,
         academy=academy,
@@ -218,6 +218,7 @@ def request_report(
         as_of=day,
         requested_by=user,
         scheduled=False,
+        task_id=str(uuid.uuid4()),
     )
     logger.info(
         "Report run %s (%s) requested by user %s for %s",
@@ -226,14 +227,12 @@ def request_report(
         user.pk,
         _describe_target(checked_kind, academy, year_group),
     )
+    _queue_on_commit(run)
     return run
 
 
-def _create_run(**fields: Any) -> ReportRun:
-    """Create a run with its task id, and send the task once the row commits."""
-    run = ReportRun.objects.create(task_id=str(uuid.uuid4()), **fields)
+def _queue_on_commit(run: ReportRun) -> None:
     transaction.on_commit(partial(enqueue_report, run.pk, run.task_id))
-    return run
 
 
 def enqueue_report(run_id: int, task_id: str) -> None:
@@ -285,15 +284,16 @@ def schedule_intervention_reports(day: datetime.date) -> list[ReportRun]:
         for academy in sorted(academies, key=lambda a: a.name):
             if academy.pk in done:
                 continue
-            created.append(
-                _create_run(
-                    kind=ReportRun.Kind.INTERVENTION,
-                    params={"academy": academy.pk, "as_of": day.isoformat()},
-                    academy=academy,
-                    as_of=day,
-                    scheduled=True,
-                )
+            run = ReportRun.objects.create(
+                kind=ReportRun.Kind.INTERVENTION,
+                params={"academy": academy.pk, "as_of": day.isoformat()},
+                academy=academy,
+                as_of=day,
+                scheduled=True,
+                task_id=str(uuid.uuid4()),
             )
+            _queue_on_commit(run)
+            created.append(run)
     logger.info(
         "Queued %s weekly intervention reports as of %s (%s academies already had one)",
         len(created),
@@ -348,14 +348,15 @@ def schedule_governance_report(day: datetime.date) -> list[ReportRun]:
             if exists:
                 continue
             as_of = last_school_day(term)
-            created.append(
-                _create_run(
-                    kind=ReportRun.Kind.GOVERNANCE,
-                    params={"term": term.pk, "as_of": as_of.isoformat()},
-                    as_of=as_of,
-                    scheduled=True,
-                )
+            run = ReportRun.objects.create(
+                kind=ReportRun.Kind.GOVERNANCE,
+                params={"term": term.pk, "as_of": as_of.isoformat()},
+                as_of=as_of,
+                scheduled=True,
+                task_id=str(uuid.uuid4()),
             )
+            _queue_on_commit(run)
+            created.append(run)
             logger.info(
                 "Queued the governance report for %s %s as of %s",
                 term.name,

@@ -3,6 +3,7 @@ the run page with its progress fragment, the download, and the task run
 eagerly in this process."""
 
 import datetime
+import re
 from pathlib import Path
 from typing import Any
 
@@ -504,6 +505,26 @@ def test_post_bad_date_400(client, world):
 
     assert response.status_code == 400
     assert "Enter a date as dd/mm/yyyy" in response.content.decode()
+
+
+def test_letters_button_requests_batch(client, world, rf):
+    from django.template.loader import render_to_string
+
+    oak9 = world.year_groups["oak9"]
+    request = rf.get("/")
+    request.user = world.users["head_of_year"]
+    html = render_to_string(
+        "reports/run_request_letters.html", {"year_group": oak9}, request=request
+    )
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)">', html))
+    del fields["csrfmiddlewaretoken"]
+
+    response = login(client, world, "head_of_year").post(reverse("reports-home"), fields)
+
+    run = ReportRun.objects.get()
+    assert response.status_code == 302
+    assert run.kind == Kind.PARENT_LETTERS
+    assert run.year_group_id == oak9.pk
 
 
 def test_letters_form_prefilled_from_query(client, world):
