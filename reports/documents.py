@@ -318,7 +318,7 @@ def _england_rows(
             label = academy.name if len(own) == 1 else f"{academy.name}: {comparison.label}"
             parts.append((label, comparison))
 
-    # The cohort sizes add up to the trust's, so a hidden one needs a second.
+    # The cohort sizes add up to the trust's, so hiding one alone is not enough.
     pupils = [
         CountCell(count=part.figures.enrolments, pupils=part.figures.enrolments)
         for _, part in parts
@@ -355,6 +355,12 @@ class SuspensionEnglandRow:
     england: list[str]
 
 
+def _no_suspension_rate(nationals: Sequence[NationalComparison | None]) -> str:
+    if any(national is not None for national in nationals):
+        return "No national suspension rate recorded for this phase"
+    return "No national figure for this phase"
+
+
 def _suspension_england(
     rows: Sequence[FigureRow], comparisons: dict[int, list[PhaseComparison]]
 ) -> list[SuspensionEnglandRow]:
@@ -376,7 +382,7 @@ def _suspension_england(
                     if Measure.SUSPENSION_RATE in row.figures.suppressed
                     else _number(row.figures.value(Measure.SUSPENSION_RATE))
                 ),
-                england=england or ["No national figure for this phase"],
+                england=england or [_no_suspension_rate(nationals)],
             )
         )
     return found
@@ -936,7 +942,7 @@ def _intervention_scope(run: ReportRun) -> tuple[Academy, YearGroup | None]:
 
 
 def _shows_names(run: ReportRun, academy: Academy, year_group: YearGroup | None) -> bool:
-    """Whether the report may name pupils.
+    """Return whether the report may name pupils.
 
     A scheduled run is read by the academy's staff who see its pupils
     (reports.access.visible_runs), so it names them. A requested run names
@@ -1078,8 +1084,8 @@ def letters_document(run: ReportRun, progress: Progress) -> Document:
         )
     recipients = responsible_contacts([s.pupil for s in standings])
 
-    # One call for the whole year group: build_letters leaves a withheld
-    # address off only when it sees that the file holds other letters too.
+    # One call for the whole year group, because build_letters leaves a
+    # withheld address off only when its letters share a file.
     progress(15, "Writing the letters")
     letters = build_letters(
         standings, recipients, signer=sender, signer_name=signer_name, today=as_of

@@ -509,7 +509,7 @@ def test_intervention_without_academy(trust_world):
 
 # Parents' letters ------------------------------------------------------------------------
 
-# One more pupil than a rendering chunk, so the last chunk holds one letter
+# One more pupil than a rendering chunk, so the last chunk contains one letter
 # and the chunks' pages are joined.
 LETTER_PUPILS = 26
 WITHHELD_ADDRESS = "7 Quarry Lane\nKnighton\nLD7 1EE"
