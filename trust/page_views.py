@@ -12,15 +12,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from academies.models import Academy
 from academies.selectors import (
     AcademyFigures,
-    academy_figures,
-    visible_academies,
     visible_tutor_groups,
     visible_year_groups,
 )
-from attendance import selectors as attendance_selectors
 from pupils.models import Pupil
 from pupils.selectors import (
     on_roll_in,
@@ -140,60 +136,5 @@ def my_classes(request: HttpRequest) -> HttpResponse:
             "today_iso": day.isoformat(),
             "school_day": day.weekday() < 5,
             "show_lac_key": scope.safeguarding_all or bool(scope.safeguarding_academy_ids),
-        },
-    )
-
-
-def _trust_totals(rows: list[AcademyFigures]) -> dict[str, Any]:
-    total = sum(r.on_roll for r in rows)
-    sen = sum(r.sen_support + r.ehc_plan for r in rows)
-    disadvantaged = sum(r.disadvantaged for r in rows)
-    return {
-        "on_roll": total,
-        "sen_percent": round(100 * sen / total, 1) if total else None,
-        "disadvantaged_percent": round(100 * disadvantaged / total, 1) if total else None,
-        "staff": sum(r.staff for r in rows),
-    }
-
-
-def _attendance_context(academies: list[Academy], day: Any) -> dict[str, Any]:
-    """Return each academy's attendance this academic year and the trust's total."""
-    start, end = attendance_selectors.default_range(day)
-    rows, total = attendance_selectors.academies_attendance(academies, start, end)
-    return {
-        "attendance_rows": rows,
-        "attendance_start": start,
-        "attendance_end": end,
-        "trust_attendance": attendance_selectors.AcademyAttendance(None, total),
-        "national": attendance_selectors.national_figures("total"),
-    }
-
-
-@login_required
-def reports_home(request: HttpRequest) -> HttpResponse:
-    """Show the trustees' page: trust figures as aggregates only, never a pupil."""
-    day = clock.today()
-    rows = academy_figures(visible_academies(request.user), day)
-    phases: dict[str, int] = defaultdict(int)
-    for row in rows:
-        phases[row.academy.get_phase_display()] += 1
-    chart = bar_chart(
-        title="Pupils on roll by academy",
-        labels=[r.academy.short_name or r.academy.name for r in rows],
-        series={"Pupils": [r.on_roll for r in rows]},
-        y_title="Pupils",
-        x_title="Academy",
-    )
-    return render(
-        request,
-        "trust/reports_home.html",
-        {
-            "page_title": "Reports",
-            "rows": rows,
-            "totals": _trust_totals(rows),
-            "phases": sorted(phases.items()),
-            "chart": chart,
-            "today": day,
-            **_attendance_context([r.academy for r in rows], day),
         },
     )
