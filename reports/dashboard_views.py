@@ -284,6 +284,8 @@ def year_group_dashboard(request: HttpRequest, pk: int) -> HttpResponseBase:
     sort = dc.sort_parameter(request) if shows_pupils else None
 
     targets = dc.Targets([academy], day)
+    # The whole table, not this year group alone, so a figure shown here is
+    # hidden wherever the academy page hides it to stop a subtraction.
     source = year_group_table(academy, day, suppress=suppress)
     own = next((row for row in source.rows if row.year_group and row.year_group.pk == pk), None)
     figures = dc.year_group_summary_table(year_group, own, targets)
