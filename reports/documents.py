@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from django.db.models import Count, Q
 
-from academies.models import AcademicYear, Academy, YearGroup
+from academies.models import AcademicYear, Academy, Term, YearGroup
 from academies.selectors import academic_year_on, academy_figures
 from behaviour.analysis import SUSPENSION_KINDS
 from behaviour.models import Suspension, SuspensionSession
@@ -700,6 +700,15 @@ def _governance_academies(run: ReportRun) -> list[Academy]:
     return chosen
 
 
+def _governance_title(run: ReportRun, year: AcademicYear) -> str:
+    """Name the term of a scheduled termly report, whose params carry its term id."""
+    term_id = run.params.get("term") if isinstance(run.params, dict) else None
+    term = Term.objects.filter(pk=term_id).first() if isinstance(term_id, int) else None
+    if term is None:
+        return f"Governance report {year.name}"
+    return f"Governance report: {term.name} {term.academic_year.name}"
+
+
 def governance_document(run: ReportRun, progress: Progress) -> Document:
     """Build the trustees' governance report: aggregates only, no pupil names,
     and every figure resting on 1 to 4 pupils suppressed."""
@@ -729,7 +738,7 @@ def governance_document(run: ReportRun, progress: Progress) -> Document:
 
     progress(80, "Laying out the tables")
     context = {
-        "document_title": f"Governance report {year.name}",
+        "document_title": _governance_title(run, year),
         "trust_name": academies[0].trust.name,
         "as_of": as_of,
         "start": table.start,

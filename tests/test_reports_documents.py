@@ -12,6 +12,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from academies.models import Term
 from progress.grades import default_subjects_ensure
 from progress.models import Intervention, InterventionPupil, ParentContact
 from pupils.models import Enrolment, Pupil, SenStatus
@@ -175,6 +176,22 @@ def test_governance_heading_and_pages(trust_world, tmp_path):
     assert f"Page 1 of {document.pages}" in text
     assert "Oak Academy" in text
     assert "Elm Academy" in text
+    assert document.pages >= 2
+    for page in range(2, document.pages + 1):
+        running = text_of(document.content, tmp_path, page)
+        assert "Severn Valley Learning Trust" in running, page
+        assert "Governance report 2026/27" in running, page
+        assert "Printed 04/12/2026" in running, page
+        assert f"Page {page} of {document.pages}" in running, page
+
+
+def test_governance_names_its_term(trust_world, tmp_path):
+    autumn = Term.objects.get(academic_year=trust_world.academic_year)
+    run = run_of(ReportRun.Kind.GOVERNANCE, trust_world, scheduled=True, params={"term": autumn.pk})
+
+    document, _ = build(run)
+
+    assert "Governance report: Autumn term 2026/27" in text_of(document.content, tmp_path)
 
 
 def test_governance_targets_and_england(trust_world, tmp_path):
