@@ -287,9 +287,13 @@ def test_token_download_serves_pdf(world):
 def test_download_not_done_404(world):
     run = make_run(world, "headteacher", status=Status.RUNNING)
 
-    response = token_client(world, "headteacher").get(f"{API}{run.pk}/download/")
+    response = token_client(world, "headteacher").get(
+        f"{API}{run.pk}/download/", HTTP_ACCEPT="application/pdf"
+    )
 
     assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
 
 
 def test_trustee_downloads_scheduled_governance(world):

@@ -820,6 +820,22 @@ def test_unexpected_error_logged_and_recorded(world, reports_root, caplog):
     assert f"Report run {run.pk} failed with an unexpected error" in caplog.text
 
 
+def test_time_limit_recorded(world, reports_root):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    run = queued_run(world, None, kind=Kind.GOVERNANCE)
+
+    def too_slow(**info: Any) -> None:
+        raise SoftTimeLimitExceeded()
+
+    with tasks_support.use_hook("report-start", too_slow):
+        assert generate_report.delay(run.pk).get() == Status.FAILED
+
+    run.refresh_from_db()
+    assert run.error.startswith("The report took longer than 30 minutes, so it was stopped.")
+    assert stored_files(reports_root) == []
+
+
 def test_revoked_requester_fails_run(world):
     run = queued_run(world, "head_of_year", year_group_id=world.year_groups["oak9"].pk)
     RoleAssignment.objects.filter(staff=world.staff["head_of_year"]).delete()
