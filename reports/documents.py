@@ -1122,6 +1122,9 @@ def letters_document(run: ReportRun, progress: Progress) -> Document:
     progress(90, "Rendering the PDF")
     pages = [page for document in documents for page in document.pages]
     content = write_document(documents[0].copy(pages))
+    # NOTE: the letters are logged before the task stores the file, as the web
+    # view logs them before sending it. A run whose file then fails to save
+    # leaves them logged, and a retry of the run does not log them again.
     new = _unrecorded(letters, run.created_at)
     letters_record(actor=user, staff=sender, letters=new)
     logger.info(
