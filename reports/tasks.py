@@ -22,7 +22,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError
@@ -109,15 +109,29 @@ class ProgressRecorder:
         )
 
 
+def time_limit_error() -> str:
+    return (
+        f"The report took longer than {settings.REPORT_TIME_LIMIT_SECONDS // 60} minutes, "
+        "so it was stopped. Request it again later; if it stops again, tell the trust's "
+        "administrator."
+    )
+
+
 class ReportTask(Task):
     """The task class of generate_report, whose on_failure marks the run failed
-    when a transient error outlasts its retries."""
+    when a transient error outlasts its retries or the pool kills the task at
+    its hard time limit."""
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         run_id = args[0] if args else kwargs.get("run_id")
-        logger.error("Report run %s failed after %s retries: %s", run_id, MAX_RETRIES, exc)
+        if isinstance(exc, TimeLimitExceeded):
+            logger.error("Report run %s was killed at its hard time limit: %s", run_id, exc)
+            message = time_limit_error()
+        else:
+            logger.error("Report run %s failed after %s retries: %s", run_id, MAX_RETRIES, exc)
+            message = UNAVAILABLE_ERROR.format(retries=MAX_RETRIES)
         if run_id is not None:
-            mark_failed(run_id, UNAVAILABLE_ERROR.format(retries=MAX_RETRIES))
+            mark_failed(run_id, message)
 
 
 def _start(run_id: int, task: Task) -> ReportRun | None:
@@ -243,12 +257,7 @@ def _generate(task: Task, run_id: int) -> str:
             run_id,
             settings.REPORT_TIME_LIMIT_SECONDS,
         )
-        mark_failed(
-            run_id,
-            f"The report took longer than {settings.REPORT_TIME_LIMIT_SECONDS // 60} minutes, "
-            "so it was stopped. Request it again later; if it stops again, tell the trust's "
-            "administrator.",
-        )
+        mark_failed(run_id, time_limit_error())
     except TRANSIENT_ERRORS:
         raise
     except Exception:

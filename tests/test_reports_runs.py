@@ -836,6 +836,18 @@ def test_time_limit_recorded(world, reports_root):
     assert stored_files(reports_root) == []
 
 
+def test_hard_time_limit_recorded(world):
+    from celery.exceptions import TimeLimitExceeded
+
+    run = queued_run(world, None, kind=Kind.GOVERNANCE, status=Status.RUNNING)
+
+    generate_report.on_failure(TimeLimitExceeded(1860), run.task_id, (run.pk,), {}, None)
+
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert run.error.startswith("The report took longer than 30 minutes, so it was stopped.")
+
+
 def test_revoked_requester_fails_run(world):
     run = queued_run(world, "head_of_year", year_group_id=world.year_groups["oak9"].pk)
     RoleAssignment.objects.filter(staff=world.staff["head_of_year"]).delete()
