@@ -1054,10 +1054,10 @@ def markdown_section(results: dict[str, Any]) -> str:
         lines += [
             f"Built {pdf['repeat']} times with `reports.documents.build_document` on a governance "
             f"report run as of {BENCH_TODAY:%d/%m/%Y}, each time in a fresh Python process. Peak "
-            "memory is that process's peak resident set size (`VmHWM` in /proc/self/status, "
-            "which counts Django and the PDF library as well as the Python heap; `ru_maxrss` "
-            "is not used because Linux carries the parent's peak into it), read after the build; "
-            f"{pdf['before_build_mb']} MB of it was already in use before the build started. "
+            "memory is that process's peak resident set size, read after the build from "
+            "`VmHWM` in /proc/self/status. It counts Django and the PDF library as well as the "
+            "Python heap. `ru_maxrss` is not used, because Linux carries a parent's peak into "
+            f"its child. {pdf['before_build_mb']} MB was already in use before the build started. "
             f"The build reported its progress {pdf['progress_updates']} times; the longest "
             f"stretch without a new report was {pdf['longest_silence_s']} s.",
             "",
