@@ -7,13 +7,10 @@ keeps in step with the marks, so a group's figures cost a fixed number of
 queries whatever the number of pupils. Rates come from statistics.py.
 """
 
-import csv
 import datetime
-import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.db import connection
@@ -33,7 +30,6 @@ from academies.models import (
     AcademicYear,
     Academy,
     Closure,
-    Phase,
     TutorGroup,
     YearGroup,
     year_group_name,
@@ -560,52 +556,6 @@ def group_fields(figures: GroupFigures) -> dict[str, Any]:
 
 
 # Dashboards --------------------------------------------------------------------
-
-NATIONAL_DATA = (
-    Path(__file__).resolve().parent / "data" / "attendance-england-2025-26-year-to-date.csv"
-)
-NATIONAL_SOURCE = "DfE pupil attendance in schools, England, 2025/26 academic year to date"
-# The published national rows are by phase; other phases compare with all schools.
-NATIONAL_PHASES = {
-    Phase.PRIMARY: "Primary",
-    Phase.SECONDARY: "Secondary",
-    Phase.SPECIAL: "Special",
-}
-
-
-@dataclass(frozen=True)
-class NationalFigures:
-    phase_label: str
-    year: str
-    attendance_rate: float
-    persistent_absence_rate: float
-    source: str = NATIONAL_SOURCE
-
-
-@functools.cache
-def _national_rows() -> dict[str, dict[str, str]]:
-    with NATIONAL_DATA.open(newline="", encoding="utf-8") as handle:
-        return {
-            row["education_phase"]: row
-            for row in csv.DictReader(handle)
-            if row["geographic_level"] == "National"
-        }
-
-
-def national_figures(phase: str) -> NationalFigures | None:
-    """Return England's published figures for an academy of `phase`: its
-    phase's row, or all state-funded schools for a phase published without one."""
-    name = NATIONAL_PHASES.get(Phase(phase), "Total") if phase in Phase.values else "Total"
-    row = _national_rows().get(name)
-    if row is None:
-        return None
-    period = row["time_period"]
-    return NationalFigures(
-        phase_label=f"{name.lower()} schools" if name != "Total" else "all schools",
-        year=f"{period[:4]}/{period[4:]}",
-        attendance_rate=one_decimal(float(row["attendance_perc"])) or 0.0,
-        persistent_absence_rate=one_decimal(float(row["pa_perc"])) or 0.0,
-    )
 
 
 @dataclass

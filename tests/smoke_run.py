@@ -4,7 +4,10 @@ Run in a fresh process by tests/test_smoke_sqlite.py with no DATABASE_URL
 or REDIS_URL, so settings fall back to what `make demo` uses. It loads the
 demo trust, logs in as every demo login, and opens the landing page, every
 navigation link, and the academy, pupil and staff pages each role can
-reach. It prints one line per failure and exits 1 if there was any.
+reach. Then every role opens every dashboard (trust, each academy, each
+year group), which answers the page or 404 and never an error, and the trust
+leader produces one governance PDF through the Reports page, its task run
+in the web process. It prints one line per failure and exits 1 if there was any.
 """
 
 import datetime
@@ -66,10 +69,14 @@ def main() -> int:
             verbosity=0,
         )
         failures, opened = check_pages()
+        dashboard_failures, dashboards = check_dashboards()
+        failures += dashboard_failures + check_report()
     for failure in failures:
         sys.stdout.write(failure + "\n")
     for username, count in opened.items():
         sys.stdout.write(f"{username}: {count} pages opened\n")
+    for username, count in dashboards.items():
+        sys.stdout.write(f"{username}: {count} dashboards shown\n")
     sys.stdout.write(f"smoke: {len(failures)} failures\n")
     return 1 if failures else 0
 
@@ -110,6 +117,63 @@ def check_pages() -> tuple[list[str], dict[str, int]]:
                 queue += [(link, depth + 1) for link in first_links(page.content.decode())]
         counts[username] = len(opened)
     return failures, counts
+
+
+def dashboard_urls() -> list[str]:
+    from django.urls import reverse
+
+    from academies.models import Academy, YearGroup
+
+    urls = [reverse("trust-dashboard")]
+    urls += [
+        f"{reverse('academy-dashboard')}?academy={pk}"
+        for pk in Academy.objects.values_list("pk", flat=True)
+    ]
+    urls += [
+        reverse("year-group-dashboard", args=[pk])
+        for pk in YearGroup.objects.values_list("pk", flat=True)
+    ]
+    return urls
+
+
+def check_dashboards() -> tuple[list[str], dict[str, int]]:
+    """Open every dashboard as every role: the page when in scope, 404 otherwise."""
+    failures: list[str] = []
+    shown: dict[str, int] = {}
+    urls = dashboard_urls()
+    for username in LOGINS:
+        client = Client()
+        client.login(username=username, password="trust-demo")
+        shown[username] = 0
+        for url in urls:
+            status = client.get(url).status_code
+            if status == 200:
+                shown[username] += 1
+            elif status != 404:
+                failures.append(f"{username}: {url} answered {status}")
+    return failures, shown
+
+
+def check_report() -> list[str]:
+    """Request a governance report as the trust leader and download its PDF."""
+    from reports.models import ReportRun
+
+    client = Client()
+    client.login(username="trust.leader", password="trust-demo")
+    response = client.post("/reports/", {"kind": "governance"})
+    if response.status_code != 302:
+        return [f"trust.leader: requesting a governance report answered {response.status_code}"]
+    run = ReportRun.objects.order_by("-pk").first()
+    if run is None or run.status != ReportRun.Status.DONE:
+        return [
+            f"trust.leader: the governance report run is {run and run.status}: {run and run.error}"
+        ]
+    download = client.get(f"/reports/runs/{run.pk}/download/")
+    content = b"".join(download.streaming_content) if download.streaming else download.content
+    if download.status_code != 200 or not content.startswith(b"%PDF"):
+        return [f"trust.leader: the governance report download answered {download.status_code}"]
+    sys.stdout.write(f"smoke: governance report of {run.pages} pages\n")
+    return []
 
 
 if __name__ == "__main__":

@@ -36,3 +36,13 @@ def test_demo_pages_open_for_every_role(tmp_path):
     # Every role reaches at least its landing page and My appraisal.
     for username, text in opened.items():
         assert int(text.split()[0]) >= 2, username
+    dashboards = dict(
+        line.split(": ")
+        for line in result.stdout.splitlines()
+        if line.endswith(" dashboards shown")
+    )
+    assert len(dashboards) == 12
+    # Trust-wide roles see every dashboard; the head of year sees their year only.
+    assert int(dashboards["trust.leader"].split()[0]) > int(dashboards["hoy"].split()[0]) > 0
+    assert int(dashboards["trustee"].split()[0]) == int(dashboards["trust.leader"].split()[0])
+    assert "smoke: governance report of" in result.stdout

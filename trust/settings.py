@@ -290,7 +290,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # WeasyPrint logs each rendering step at INFO; its own logger keeps
     # WARNING so a missing glyph is still reported.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
+    # Font subsetting logs hundreds of lines per PDF at INFO.
+    "loggers": {
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # Turns on trust.tasks_support.checkpoint(), with which tests hold a task at
