@@ -583,33 +583,46 @@ class AcademyAttendance:
 def academy_figures_sql(
     academy_ids: Sequence[int], start: datetime.date, end: datetime.date, *, cohort: bool = False
 ) -> dict[int, GroupFigures]:
-    """Return the figures of each academy in `academy_ids`, added up in the database.
-
-    The per-enrolment sums become a subquery, and the outer query counts
-    persistent and severe absentees per academy, so a dashboard of a large
-    trust reads one row per academy instead of one per pupil.
-    """
+    """Return the figures of each academy in `academy_ids`, added up in the database."""
     if not academy_ids:
         return {}
     target = GroupTarget(academy_ids=tuple(academy_ids))
-    inner = _weeks(target, start, end, cohort=cohort).values("pupil_id", "academy_id")
-    inner = inner.annotate(**_sums()).order_by()
+    weeks = _weeks(target, start, end, cohort=cohort)
+    grouped = grouped_figures_sql(weeks, ["academy_id"])
+    return {key[0]: figures for key, figures in grouped.items()}
+
+
+def grouped_figures_sql(
+    weeks: QuerySet, group_by: Sequence[str]
+) -> dict[tuple[Any, ...], GroupFigures]:
+    """Return the figures of `weeks` keyed by the values of the `group_by` columns.
+
+    The per-enrolment sums become a subquery, and the outer query counts
+    persistent and severe absentees per group, so a dashboard of a large
+    trust reads one row per group instead of one per pupil. `group_by` names
+    fields or annotations of `weeks`, never user input, because they go into
+    the SQL as they are.
+    """
+    inner = weeks.values("pupil_id", *group_by).annotate(**_sums()).order_by()
     inner_sql, params = inner.query.sql_with_params()
     possible = "(e.present + e.approved_activity + e.authorised + e.unauthorised)"
     absence = "(e.authorised + e.unauthorised)"
     sums = ", ".join(f"SUM(e.{name})" for name in COUNT_FIELDS)
+    columns = ", ".join(f"e.{name}" for name in group_by)
     sql = (
-        f"SELECT e.academy_id, COUNT(*), "
+        f"SELECT {columns}, COUNT(*), "
         f"SUM(CASE WHEN {absence} * 10 >= {possible} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {absence} * 2 >= {possible} THEN 1 ELSE 0 END), {sums} "
-        f"FROM ({inner_sql}) AS e WHERE {possible} > 0 GROUP BY e.academy_id"
+        f"FROM ({inner_sql}) AS e WHERE {possible} > 0 GROUP BY {columns}"
     )
     result = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for academy_id, enrolments, persistent, severe, *values in cursor.fetchall():
+        for row in cursor.fetchall():
+            key = tuple(row[: len(group_by)])
+            enrolments, persistent, severe, *values = row[len(group_by) :]
             counts = Counts(**{n: int(v or 0) for n, v in zip(COUNT_FIELDS, values, strict=True)})
-            result[academy_id] = GroupFigures(
+            result[key] = GroupFigures(
                 counts=counts,
                 enrolments=int(enrolments),
                 persistent_absence_count=int(persistent or 0),

@@ -14,13 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Case, CharField, Q, Sum, Value, When
+from django.db.models import Case, CharField, Q, Value, When
 
 from academies.models import Academy, Phase
-from attendance.selectors import GroupTarget, _weeks, academic_year_start, default_range
+from attendance.selectors import (
+    GroupTarget,
+    _weeks,
+    academic_year_start,
+    default_range,
+    grouped_figures_sql,
+)
 from attendance.statistics import Counts, GroupFigures, one_decimal
-from attendance.summaries import COUNT_FIELDS
 
 from .models import NationalFigure, NationalPhase
 
@@ -204,37 +208,8 @@ def cohort_figures_by_part(
         output_field=CharField(),
     )
     target = GroupTarget(academy_ids=tuple(a.pk for a in academies))
-    inner = (
-        _weeks(target, start, end, cohort=True)
-        .annotate(part=part)
-        .values("pupil_id", "academy_id", "part")
-        .annotate(**{name: Sum(name) for name in COUNT_FIELDS})
-        .order_by()
-    )
-    inner_sql, params = inner.query.sql_with_params()
-    # Persistent and severe absence compare each enrolment's own sessions,
-    # so the outer query counts them from the per-enrolment sums.
-    possible = "(e.present + e.approved_activity + e.authorised + e.unauthorised)"
-    absence = "(e.authorised + e.unauthorised)"
-    sums = ", ".join(f"SUM(e.{name})" for name in COUNT_FIELDS)
-    sql = (
-        f"SELECT e.academy_id, e.part, COUNT(*), "
-        f"SUM(CASE WHEN {absence} * 10 >= {possible} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN {absence} * 2 >= {possible} THEN 1 ELSE 0 END), {sums} "
-        f"FROM ({inner_sql}) AS e WHERE {possible} > 0 GROUP BY e.academy_id, e.part"
-    )
-    result = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for academy_id, part_key, enrolments, persistent, severe, *values in cursor.fetchall():
-            counts = Counts(**{n: int(v or 0) for n, v in zip(COUNT_FIELDS, values, strict=True)})
-            result[(academy_id, part_key)] = GroupFigures(
-                counts=counts,
-                enrolments=int(enrolments),
-                persistent_absence_count=int(persistent or 0),
-                severe_absence_count=int(severe or 0),
-            )
-    return result
+    weeks = _weeks(target, start, end, cohort=True).annotate(part=part)
+    return grouped_figures_sql(weeks, ["academy_id", "part"])
 
 
 def _empty() -> GroupFigures:
