@@ -8,7 +8,7 @@ totals, which come from points_totals over the same links.
 """
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -167,34 +167,44 @@ def timeline_links(
     )
 
 
+def summary_row(user: Any, link: IncidentPupil) -> TimelineRow:
+    """Return the row of `link` with its category, polarity and role, or with only
+    its date and points when `user` may not read the incident's content."""
+    incident = link.incident
+    occurred_at = incident.occurred_at.astimezone(LONDON)
+    if not can_read_content(user, incident):
+        return TimelineRow(
+            incident_id=incident.pk,
+            occurred_at=occurred_at,
+            restricted=True,
+            points=link.points,
+        )
+    return TimelineRow(
+        incident_id=incident.pk,
+        occurred_at=occurred_at,
+        restricted=False,
+        points=link.points,
+        polarity=Polarity(link.polarity).label,
+        category=incident.category.name,
+        role=link.get_role_display(),
+    )
+
+
 def timeline_rows(
     user: Any, pupil: Pupil, filters: TimelineFilters, day: datetime.date
 ) -> list[TimelineRow]:
     """Return the rows of the pupil's timeline, newest first."""
     rows = []
     for link in timeline_links(user, pupil, filters, day):
-        incident = link.incident
-        occurred_at = incident.occurred_at.astimezone(LONDON)
-        if not can_read_content(user, incident):
-            rows.append(
-                TimelineRow(
-                    incident_id=incident.pk,
-                    occurred_at=occurred_at,
-                    restricted=True,
-                    points=link.points,
-                )
-            )
+        row = summary_row(user, link)
+        if row.restricted:
+            rows.append(row)
             continue
+        incident = link.incident
         follow_ups = list(incident.follow_ups.all())
         rows.append(
-            TimelineRow(
-                incident_id=incident.pk,
-                occurred_at=occurred_at,
-                restricted=False,
-                points=link.points,
-                polarity=Polarity(link.polarity).label,
-                category=incident.category.name,
-                role=link.get_role_display(),
+            replace(
+                row,
                 location=incident.get_location_display(),
                 reporter=incident.reported_by.full_name,
                 description=incident.description,

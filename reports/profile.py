@@ -24,10 +24,15 @@ from academies.models import AcademicYear
 from attendance import selectors as attendance_selectors
 from attendance.selectors import PupilAttendance
 from attendance.statistics import Counts, one_decimal
-from behaviour.access import can_read_content, visible_links
-from behaviour.models import Polarity
+from behaviour.access import visible_links
 from behaviour.suspensions import SuspensionSummary, pupil_suspension_summary
-from behaviour.timeline import PeriodTotals, TimelineRow, pupil_totals, pupil_trust_id
+from behaviour.timeline import (
+    PeriodTotals,
+    TimelineRow,
+    pupil_totals,
+    pupil_trust_id,
+    summary_row,
+)
 from progress.interventions import (
     OPEN_STATUSES,
     is_overdue,
@@ -39,7 +44,6 @@ from progress.parents import pupil_parent_contacts
 from progress.selectors import ProgressYear, pupil_progress
 from pupils.models import Enrolment, Pupil
 from pupils.selectors import can_see_sensitive, current_enrolment
-from trust.clock import LONDON
 
 # The overview lists the latest few, because the domain pages list every one.
 RECENT_INCIDENTS = 10
@@ -123,32 +127,7 @@ def _recent_incidents(
         .select_related("incident", "incident__category")
         .order_by("-incident__occurred_at", "-incident_id")[:RECENT_INCIDENTS]
     )
-    rows = []
-    for link in links:
-        incident = link.incident
-        occurred_at = incident.occurred_at.astimezone(LONDON)
-        if not can_read_content(user, incident):
-            rows.append(
-                TimelineRow(
-                    incident_id=incident.pk,
-                    occurred_at=occurred_at,
-                    restricted=True,
-                    points=link.points,
-                )
-            )
-            continue
-        rows.append(
-            TimelineRow(
-                incident_id=incident.pk,
-                occurred_at=occurred_at,
-                restricted=False,
-                points=link.points,
-                polarity=Polarity(link.polarity).label,
-                category=incident.category.name,
-                role=link.get_role_display(),
-            )
-        )
-    return rows
+    return [summary_row(user, link) for link in links]
 
 
 def _interventions(user: Any, pupil: Pupil, year: AcademicYear | None) -> list[Intervention]:
