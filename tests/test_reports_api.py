@@ -1,52 +1,28 @@
 """Report runs in the REST API: requesting, reading, the schema and the PDF download."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from reports.models import ReportRun, report_storage
-from reports.tasks import run_file_name
+from reports.models import ReportRun
 
-from .factories_attstats import whole_year_term
-from .personas import TODAY, Personas, build_personas
+from . import factories_reports
+from .factories_reports import mark_done
+from .personas import TODAY, Personas
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/report-runs/"
+# Fixtures from factories_reports, bound here so that pytest finds them.
+frozen_clock = factories_reports.frozen_clock
+reports_root = factories_reports.reports_root
+world = factories_reports.world
+
 Kind = ReportRun.Kind
 Status = ReportRun.Status
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def reports_root(settings, tmp_path) -> Path:
-    root = tmp_path / "reports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "reports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
-
-
-@pytest.fixture
-def world() -> Personas:
-    built = build_personas()
-    whole_year_term(built.academic_year)
-    return built
 
 
 def client_for(world: Personas, persona: str) -> APIClient:
@@ -75,19 +51,7 @@ def make_run(world: Personas, persona: str | None, **fields: Any) -> ReportRun:
 
 
 def finish(run: ReportRun, content: bytes = b"%PDF-1.7 api") -> ReportRun:
-    name = report_storage().save(run_file_name(run.pk), ContentFile(content))
-    ReportRun.objects.filter(pk=run.pk).update(
-        status=Status.DONE,
-        progress=100,
-        file=name,
-        filename=f"intervention-{run.pk}.pdf",
-        size_bytes=len(content),
-        pages=1,
-        started_at=timezone.now(),
-        finished_at=timezone.now(),
-    )
-    run.refresh_from_db()
-    return run
+    return mark_done(run, content, f"intervention-{run.pk}.pdf", started_at=timezone.now())
 
 
 # Requesting -------------------------------------------------------------------------------

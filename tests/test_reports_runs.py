@@ -12,50 +12,28 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError
 from django.urls import reverse
-from django.utils import timezone
 
 from reports import access
-from reports.models import ReportRun, report_storage
+from reports.models import ReportRun
 from reports.services import request_report
 from reports.tasks import MAX_ATTEMPTS, MAX_RETRIES, generate_report, run_file_name
 from staff.models import RoleAssignment
 from trust import tasks_support
 
+from . import factories_reports
 from . import test_pdf as pdf_tools
-from .factories_attstats import whole_year_term
-from .personas import TODAY, Personas, build_personas
+from .factories_reports import mark_done
+from .personas import TODAY, Personas
 
 pytestmark = pytest.mark.django_db
 
+# Fixtures from factories_reports, bound here so that pytest finds them.
+frozen_clock = factories_reports.frozen_clock
+reports_root = factories_reports.reports_root
+world = factories_reports.world
+
 Kind = ReportRun.Kind
 Status = ReportRun.Status
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def reports_root(settings, tmp_path) -> Path:
-    """Keep each test's report files in its own directory."""
-    root = tmp_path / "reports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "reports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
-
-
-@pytest.fixture
-def world() -> Personas:
-    built = build_personas()
-    whole_year_term(built.academic_year)
-    return built
 
 
 def stored_files(root: Path) -> list[str]:
@@ -82,24 +60,7 @@ def queued_run(world: Personas, persona: str | None, kind: str = Kind.INTERVENTI
 
 def finish(run: ReportRun, content: bytes = b"%PDF-1.7 test") -> ReportRun:
     """Give `run` a stored file and mark it done, as the task does."""
-    name = report_storage().save(run_file_name(run.pk), _content(content))
-    ReportRun.objects.filter(pk=run.pk).update(
-        status=Status.DONE,
-        progress=100,
-        file=name,
-        filename=f"report-{run.pk}.pdf",
-        size_bytes=len(content),
-        pages=1,
-        finished_at=timezone.now(),
-    )
-    run.refresh_from_db()
-    return run
-
-
-def _content(data: bytes) -> Any:
-    from django.core.files.base import ContentFile
-
-    return ContentFile(data)
+    return mark_done(run, content, f"report-{run.pk}.pdf")
 
 
 def target(world: Personas, name: str) -> dict[str, Any]:
