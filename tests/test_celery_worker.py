@@ -8,27 +8,21 @@ named step with trust.tasks_support.hold_at, never with sleeps.
 """
 
 import io
-import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
 
 from pupils.models import Enrolment, ImportRun, Pupil
 from trust import tasks_support
 from trust.celery import app as celery_app
 
+from . import worker_support
 from .factories_imports import (
     IMPORT_MOMENT,
     PUPIL_HEADER,
@@ -37,10 +31,10 @@ from .factories_imports import (
     secondary,
     trust_admin,
 )
+from .worker_support import ROOT, WorkerProcesses, database_url  # noqa: F401
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60
 ROWS = 300
 # The worker restores a message left unacknowledged by a killed worker once
@@ -60,70 +54,13 @@ app.worker_main(sys.argv[2:])
 """
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    return f"postgres://{quote(db['USER'])}{password}@{host}:{port}/{db['NAME']}"
-
-
-class Workers:
+class Workers(WorkerProcesses):
     """Start and stop worker subprocesses on the default queue."""
 
-    def __init__(self, tmp_path: Path, name: str) -> None:
-        self.name = name
-        self.log_dir = tmp_path
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "trust.settings",
-            "DATABASE_URL": database_url(),
-            "DATABASE_POOL": "false",
-            "REDIS_URL": settings.REDIS_URL,
-            "TRUST_TEST_HOOKS": "true",
-            "TRUST_VAR_DIR": str(tmp_path / "var"),
-        }
-
     def start(self) -> subprocess.Popen[bytes]:
-        number = len(self.processes) + 1
-        log = open(self.log_dir / f"worker-{number}.log", "wb")  # noqa: SIM115
-        command = [
-            sys.executable,
-            "-c",
-            WORKER_CODE,
-            str(VISIBILITY_TIMEOUT_SECONDS),
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            f"--hostname={self.name}-{number}@%h",
-        ]
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        return self.launch(
+            ["-c", WORKER_CODE, str(VISIBILITY_TIMEOUT_SECONDS), "worker", "--pool=solo"]
         )
-        log.close()
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-    def logs(self) -> str:
-        parts = []
-        for path in sorted(self.log_dir.glob("worker-*.log")):
-            parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}")
-        return "\n".join(parts)
 
 
 @pytest.fixture
@@ -155,14 +92,7 @@ def frozen_clock():
 
 
 def wait_for(condition: Callable[[], Any], what: str) -> Any:
-    """Return the first true value of `condition()`, polling for WAIT_SECONDS."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out after {WAIT_SECONDS} s waiting for {what}")
+    return worker_support.wait_for(condition, what, WAIT_SECONDS)
 
 
 def confirm_import(client, academy) -> tuple[ImportRun, str]:

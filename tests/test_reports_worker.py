@@ -13,19 +13,15 @@ with sleeps.
 import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
 
 from reports.models import ReportRun
@@ -34,24 +30,17 @@ from trust import tasks_support
 from trust.celery import app as celery_app
 
 from . import test_pdf as pdf_tools
+from . import worker_support
 from .factories import AcademyFactory
 from .factories_attstats import whole_year_term
 from .personas import TODAY, Personas, build_personas
+from .worker_support import ROOT, WorkerProcesses, database_url  # noqa: F401
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 90
 HOLD_STEPS = ["report-save", "report-saved"]
 Status = ReportRun.Status
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    return f"postgres://{quote(db['USER'])}{password}@{host}:{port}/{db['NAME']}"
 
 
 def pool_process_ids(main_pid: int) -> list[int]:
@@ -63,73 +52,26 @@ def pool_process_ids(main_pid: int) -> list[int]:
     return children
 
 
-class Workers:
+class Workers(WorkerProcesses):
     """Start and stop report worker subprocesses."""
 
+    stop_seconds = 30
+
     def __init__(self, tmp_path: Path, reports_root: Path) -> None:
-        self.name = f"reports-{uuid.uuid4().hex[:8]}"
-        self.log_dir = tmp_path
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "trust.settings",
-            "DATABASE_URL": database_url(),
-            "DATABASE_POOL": "false",
-            "REDIS_URL": settings.REDIS_URL,
-            "TRUST_TEST_HOOKS": "true",
-            "TRUST_VAR_DIR": str(tmp_path / "var"),
-            "REPORTS_ROOT": str(reports_root),
-        }
+        super().__init__(
+            tmp_path, f"reports-{uuid.uuid4().hex[:8]}", REPORTS_ROOT=str(reports_root)
+        )
 
     def start(self) -> subprocess.Popen[bytes]:
-        number = len(self.processes) + 1
-        log = open(self.log_dir / f"worker-{number}.log", "wb")  # noqa: SIM115
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "trust",
-            "worker",
-            "-Q",
-            settings.REPORTS_QUEUE,
-            "--pool=prefork",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            f"--hostname={self.name}-{number}@%h",
-        ]
+        arguments = ["-m", "celery", "-A", "trust", "worker", "-Q", settings.REPORTS_QUEUE]
         # A session of its own, so teardown can stop the pool processes too.
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.processes.append(process)
-        return process
+        return self.launch([*arguments, "--pool=prefork"], start_new_session=True)
 
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        os.killpg(process.pid, signal.SIGKILL)
 
     def logs(self, tail: int | None = 6000) -> str:
-        parts = []
-        for path in sorted(self.log_dir.glob("worker-*.log")):
-            text = path.read_text(errors="replace")
-            parts.append(f"--- {path.name}\n{text[-tail:] if tail else text}")
-        return "\n".join(parts)
+        return super().logs(tail)
 
 
 @pytest.fixture
@@ -177,14 +119,7 @@ def world() -> Iterator[Personas]:
 
 
 def wait_for(condition: Callable[[], Any], what: str) -> Any:
-    """Return the first true value of `condition()`, polling for WAIT_SECONDS."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out after {WAIT_SECONDS} s waiting for {what}")
+    return worker_support.wait_for(condition, what, WAIT_SECONDS)
 
 
 def run_status(run: ReportRun) -> str:
