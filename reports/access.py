@@ -62,9 +62,9 @@ def aggregates_only(user: Any) -> bool:
 def visible_runs(user: Any) -> QuerySet[ReportRun]:
     """The report runs `user` may see and download.
 
-    Their own requests; the scheduled governance reports for trust-wide
-    roles (no pupil names are in them); the scheduled intervention reports
-    of the academies whose pupils they see.
+    Their own requests; every governance report for trust-wide roles, since
+    it holds no pupil names and trustees share one set of papers; the
+    scheduled intervention reports of the academies whose pupils they see.
     """
     scope = scope_for(user)
     runs = ReportRun.objects.select_related("academy", "requested_by")
@@ -72,7 +72,7 @@ def visible_runs(user: Any) -> QuerySet[ReportRun]:
         return runs.none()
     condition = Q(requested_by=user)
     if scope.all_academies:
-        condition |= Q(scheduled=True, kind=ReportRun.Kind.GOVERNANCE)
+        condition |= Q(kind=ReportRun.Kind.GOVERNANCE)
     if scope.all_pupils:
         condition |= Q(scheduled=True, kind=ReportRun.Kind.INTERVENTION)
     elif scope.pupil_academy_ids:

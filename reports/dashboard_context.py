@@ -546,7 +546,8 @@ class AttentionSummary:
             return "No pupil needs attention now."
         if self.count == 1 and self.sees_pupils:
             return "1 pupil needs attention now."
-        return f"{self._count(self.count)} pupils need attention now."
+        number = self._count(self.count)
+        return f"{number[0].upper()}{number[1:]} pupils need attention now."
 
     def _count(self, count: int) -> str:
         if not self.sees_pupils and 0 < count < SUPPRESS_BELOW:

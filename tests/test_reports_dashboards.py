@@ -493,3 +493,15 @@ def test_queries_do_not_grow(world, persona, page):
     large = queries_of(client, urls[page])
 
     assert large == small
+
+
+def test_dashboards_link_to_the_intervention_report_form(client, world):
+    year_group = world.year_groups["oak9"]
+    client.force_login(world.users["trust_leader"])
+
+    page = client.get(reverse("year-group-dashboard", args=[year_group.pk]))
+    link = f"/reports/?kind=intervention&amp;target=year_group-{year_group.pk}"
+    assert link in page.content.decode()
+
+    form = client.get(f"/reports/?kind=intervention&target=year_group-{year_group.pk}")
+    assert f'value="year_group-{year_group.pk}" selected' in form.content.decode()

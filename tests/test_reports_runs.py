@@ -299,6 +299,15 @@ def test_visible_runs_by_role(world):
     assert visible("teacher") == set()
 
 
+def test_trustees_share_a_leader_s_governance_report(world):
+    run = finish(queued_run(world, "trust_leader", kind=Kind.GOVERNANCE))
+
+    trustee = world.users["trustee"]
+    assert access.visible_runs(trustee).filter(pk=run.pk).exists()
+    assert access.can_download(trustee, run)
+    assert not access.visible_runs(world.users["headteacher"]).filter(pk=run.pk).exists()
+
+
 def test_download_lost_with_role(world):
     user = world.users["head_of_year"]
     run = finish(queued_run(world, "head_of_year", year_group_id=world.year_groups["oak9"].pk))
