@@ -372,9 +372,9 @@ def _reasons(row: PupilRow, recent: int) -> list[Reason]:
     if row.persistent_absence:
         reasons.append(Reason(PERSISTENT_ABSENCE, f"Attendance {row.attendance_rate}%"))
     if row.tmg["english"] == BELOW_TMG:
-        reasons.append(Reason(BELOW_TMG_ENGLISH, "Below TMG at the latest assessment point"))
+        reasons.append(Reason(BELOW_TMG_ENGLISH, ""))
     if row.tmg["maths"] == BELOW_TMG:
-        reasons.append(Reason(BELOW_TMG_MATHS, "Below TMG at the latest assessment point"))
+        reasons.append(Reason(BELOW_TMG_MATHS, ""))
     if recent >= REPEATED_NEGATIVE:
         reasons.append(
             Reason(

@@ -841,7 +841,7 @@ def _tmg_detail(key: str, below: Sequence[BelowSubject], fallback: str) -> str:
         for subject in below
         if area in areas_of(subject.qualification)
     ]
-    return "; ".join(subjects) or fallback
+    return "; ".join(subjects) or fallback or "Below TMG at the latest assessment point"
 
 
 def _reason_sections(
