@@ -20,9 +20,9 @@ are entries but not results: they are shown and flagged, never scored.
 Every default scale has a step of 1 point per whole grade.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -577,6 +577,29 @@ def _points_on(grade: Grade, scale: GradeScale) -> Decimal | None:
     return None
 
 
+def status_of(
+    *, graded: bool, points: Decimal | None, tmg: Decimal | Status | None, step: Decimal
+) -> Status:
+    """Return the status of a grade against a TMG from plain values, the rule of entry_status.
+
+    `graded` is false for no entry or a non-result. `points` are the grade's
+    points on the TMG's scale, None when it cannot be placed there. `tmg` is
+    None without a TMG, else its points on that scale or, when it has none
+    there, the status it gives: NO_TMG for a non-result or an empty value,
+    NOT_COMPARABLE for a grade without an equivalent on that scale.
+    """
+    if not graded:
+        return Status.NO_GRADE
+    if points is None:
+        # A result that cannot be placed on the TMG's scale.
+        return Status.NOT_COMPARABLE if tmg is not None else Status.NO_TMG
+    if tmg is None:
+        return Status.NO_TMG
+    if isinstance(tmg, Status):
+        return tmg
+    return status_between(points, tmg, step)
+
+
 def entry_status(entry: GradeEntry | None, tmg: TargetGrade | None, scale: GradeScale) -> Status:
     """Return the status of a grade entry against a TMG, both read on `scale`.
 
@@ -596,24 +619,83 @@ def entry_status(entry: GradeEntry | None, tmg: TargetGrade | None, scale: Grade
         points = entry.value
     else:
         points = None
-    if points is None:
-        # A result that cannot be placed on the TMG's scale.
-        return Status.NOT_COMPARABLE if tmg is not None else Status.NO_TMG
 
-    if tmg is None:
-        return Status.NO_TMG
-    if tmg.grade_id is not None:
+    target: Decimal | Status | None
+    if tmg is None or points is None:
+        # Only whether there is a TMG matters here, so its grade is left unread.
+        target = None if tmg is None else Status.NOT_COMPARABLE
+    elif tmg.grade_id is not None:
         tmg_grade = tmg.grade
         if tmg_grade is None or not tmg_grade.is_result:
-            return Status.NO_TMG
-        tmg_points = _points_on(tmg_grade, scale)
-        if tmg_points is None:
-            return Status.NOT_COMPARABLE
+            target = Status.NO_TMG
+        else:
+            tmg_points = _points_on(tmg_grade, scale)
+            target = Status.NOT_COMPARABLE if tmg_points is None else tmg_points
     elif scale.numeric:
-        tmg_points = tmg.value
+        target = Status.NO_TMG if tmg.value is None else tmg.value
     else:
-        return Status.NOT_COMPARABLE
-    return status_between(points, tmg_points, scale.step)
+        target = Status.NOT_COMPARABLE
+    return status_of(graded=True, points=points, tmg=target, step=scale.step)
+
+
+class GradeFacts(NamedTuple):
+    """A grade as plain values, for reading many entries without model instances."""
+
+    scale_id: int
+    points: Decimal | None
+    is_result: bool
+    # Points of its GradeEquivalent rows, by scale id.
+    equivalents: Mapping[int, Decimal]
+
+    def points_on(self, scale_id: int) -> Decimal | None:
+        """Return the points on `scale_id`, as _points_on does for a Grade."""
+        if self.scale_id == scale_id:
+            return self.points
+        return self.equivalents.get(scale_id)
+
+
+def plain_status(
+    entry: tuple[int | None, Decimal | None] | None,
+    tmg: tuple[int | None, Decimal | None] | None,
+    grades: Mapping[int, GradeFacts],
+    scale: tuple[int, bool, Decimal],
+) -> Status:
+    """Return what entry_status returns, from plain values.
+
+    `entry` and `tmg` are (grade id, value) pairs or None, `grades` contains
+    their grades by id and `scale` is (id, numeric, step). Both functions
+    place the grades on the scale the same way and share status_of.
+    """
+    if entry is None:
+        return Status.NO_GRADE
+    scale_id, numeric, step = scale
+    grade_id, value = entry
+    points: Decimal | None
+    if grade_id is not None:
+        grade = grades.get(grade_id)
+        if grade is None or not grade.is_result:
+            return Status.NO_GRADE
+        points = grade.points_on(scale_id)
+    elif numeric:
+        points = value
+    else:
+        points = None
+
+    target: Decimal | Status | None
+    if tmg is None or points is None:
+        target = None if tmg is None else Status.NOT_COMPARABLE
+    elif tmg[0] is not None:
+        tmg_grade = grades.get(tmg[0])
+        if tmg_grade is None or not tmg_grade.is_result:
+            target = Status.NO_TMG
+        else:
+            tmg_points = tmg_grade.points_on(scale_id)
+            target = Status.NOT_COMPARABLE if tmg_points is None else tmg_points
+    elif numeric:
+        target = Status.NO_TMG if tmg[1] is None else tmg[1]
+    else:
+        target = Status.NOT_COMPARABLE
+    return status_of(graded=True, points=points, tmg=target, step=step)
 
 
 def status_counts(statuses: Iterable[str]) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 Each read takes a fixed number of queries whatever the number of pupils:
 the pupils, grade entries and TMGs are read once each and statuses are
-worked out in Python with progress.grades.entry_status. A TMG counts only
+worked out in Python with progress.grades.entry_status, or
+its plain-value form plain_status for the summaries. A TMG counts only
 for the academic year of the assessment point, a missing grade or an
 absence gives "no grade" (never a zero), and a grade without a TMG is
 never counted as on target.
@@ -11,6 +12,7 @@ never counted as on target.
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
@@ -19,12 +21,13 @@ from academies.models import Academy, YearGroup, year_group_name
 from pupils.models import Pupil, SenStatus, Sex, active_on
 from pupils.selectors import disadvantaged_filter
 
-from .grades import Status, entry_status
+from .grades import GradeFacts, Status, entry_status, plain_status
 from .models import (
     AssessmentPoint,
     ClassMembership,
     Grade,
     GradeEntry,
+    GradeEquivalent,
     Qualification,
     TargetGrade,
 )
@@ -114,6 +117,26 @@ def _entries_at(point_ids: Iterable[int], **filters: Any) -> list[GradeEntry]:
         if entry.grade_id:
             entry.grade = grades[entry.grade_id]
     return entries
+
+
+def _grade_facts(grade_ids: Iterable[int]) -> dict[int, GradeFacts]:
+    """Return the grades with their equivalents as plain values, in the queries
+    _shared_grades takes."""
+    rows = Grade.objects.filter(pk__in=set(grade_ids)).values_list(
+        "pk", "scale_id", "points", "is_result"
+    )
+    equivalents: dict[int, dict[int, Decimal]] = {}
+    facts = {
+        pk: GradeFacts(scale_id, points, is_result, equivalents.setdefault(pk, {}))
+        for pk, scale_id, points, is_result in rows
+    }
+    if facts:
+        pairs = GradeEquivalent.objects.filter(grade_id__in=list(facts)).values_list(
+            "grade_id", "scale_id", "points"
+        )
+        for grade_id, scale_id, points in pairs:
+            equivalents[grade_id][scale_id] = points
+    return facts
 
 
 def _tmgs(pupil_ids: Iterable[int], academic_year_ids: Iterable[int]) -> dict[tuple, TargetGrade]:
@@ -350,9 +373,29 @@ def point_figures(points: Sequence[AssessmentPoint], today: datetime.date) -> li
         return []
     # TODO: tallied per request from every grade at the latest points; the largest
     # trusts need stored per-point tallies instead.
-    entries = _entries_at([p.pk for p in points])
-    pupil_ids = {e.pupil_id for e in entries}
-    tmgs = _tmgs(pupil_ids, {p.academic_year_id for p in points})
+    # Plain values, not model instances: a trust has hundreds of thousands of rows.
+    entries = list(
+        GradeEntry.objects.filter(assessment_point_id__in=[p.pk for p in points]).values_list(
+            "assessment_point_id", "pupil_id", "qualification_id", "grade_id", "value"
+        )
+    )
+    pupil_ids = {row[1] for row in entries}
+    targets = {
+        (pupil_id, qualification_id, year_id): (grade_id, value)
+        for pupil_id, qualification_id, year_id, grade_id, value in TargetGrade.objects.filter(
+            pupil_id__in=list(pupil_ids),
+            academic_year_id__in=list({p.academic_year_id for p in points}),
+        ).values_list("pupil_id", "qualification_id", "academic_year_id", "grade_id", "value")
+    }
+    grades = _grade_facts(row[3] for row in entries if row[3])
+    grades.update(_grade_facts(t[0] for t in targets.values() if t[0]))
+    qualifications = Qualification.objects.filter(
+        pk__in={row[2] for row in entries}
+    ).select_related("scale", "subject")
+    # qualification id -> ((scale id, numeric, step), area keys)
+    per_qualification = {
+        q.pk: ((q.scale_id, q.scale.numeric, q.scale.step), areas_of(q)) for q in qualifications
+    }
     pupils = {
         row["pk"]: row
         for row in Pupil.objects.filter(pk__in=list(pupil_ids))
@@ -363,17 +406,17 @@ def point_figures(points: Sequence[AssessmentPoint], today: datetime.date) -> li
         )
         .values("pk", "sex", "sen_status", "eal", "is_disadvantaged")
     }
-    by_point = {p.pk: p for p in points}
+    year_of = {p.pk: p.academic_year_id for p in points}
     # (point id, pupil id) -> area key -> statuses of the graded qualifications
     graded: dict[tuple[int, int], dict[str, list[str]]] = {}
-    for entry in entries:
-        point = by_point[entry.assessment_point_id]
-        tmg = tmgs.get((entry.pupil_id, entry.qualification_id, point.academic_year_id))
-        status = entry_status(entry, tmg, entry.qualification.scale)
+    for point_id, pupil_id, qualification_id, grade_id, value in entries:
+        scale, area_keys = per_qualification[qualification_id]
+        tmg = targets.get((pupil_id, qualification_id, year_of[point_id]))
+        status = plain_status((grade_id, value), tmg, grades, scale)
         if status == Status.NO_GRADE:
             continue
-        areas = graded.setdefault((point.pk, entry.pupil_id), {})
-        for key in areas_of(entry.qualification):
+        areas = graded.setdefault((point_id, pupil_id), {})
+        for key in area_keys:
             areas.setdefault(key, []).append(status)
 
     figures = {p.pk: PointFigures(point=p) for p in points}
