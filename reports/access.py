@@ -1,7 +1,7 @@
-"""Who sees which dashboard, which pupils behind a figure, and which report runs.
+"""Access rules for dashboards, the pupils behind their figures, and report runs.
 
-Every dashboard page, export, API endpoint and report task of this app asks
-these functions; none reads the scope on its own.
+Every dashboard page, export, API endpoint and report task of this app calls
+these functions, and none of them reads the scope directly.
 """
 
 from typing import Any
@@ -19,17 +19,17 @@ from .models import ReportRun
 
 
 def sees_trust_dashboard(user: Any) -> bool:
-    """Trust-wide roles (trust leaders, HR, administrators, trustees) see every academy."""
+    """Return whether `user` has a trust-wide role (trust leader, HR, administrator, trustee)."""
     return scope_for(user).all_academies
 
 
 def dashboard_academies(user: Any) -> QuerySet[Academy]:
-    """The academies whose dashboards `user` may open, as aggregates at least."""
+    """Return the academies whose dashboards `user` may open, as aggregates at least."""
     return visible_academies(user)
 
 
 def dashboard_year_groups(user: Any) -> QuerySet[YearGroup]:
-    """The year groups whose dashboards `user` may open.
+    """Return the year groups whose dashboards `user` may open.
 
     Trust-wide roles and academy leaders see each year group of their
     academies; a head of year sees their own.
@@ -42,7 +42,7 @@ def dashboard_year_groups(user: Any) -> QuerySet[YearGroup]:
 
 
 def sees_pupils(user: Any, *, academy_id: int, year_group_id: int | None = None) -> bool:
-    """Whether `user` may read the names behind figures of an academy or a year group.
+    """Return whether `user` may read the names behind figures of an academy or a year group.
 
     Where they may not (a trustee, trust HR, an academy's staff without a
     pupil role) figures are aggregates with groups of fewer than 5 pupils
@@ -55,15 +55,15 @@ def sees_pupils(user: Any, *, academy_id: int, year_group_id: int | None = None)
 
 
 def aggregates_only(user: Any) -> bool:
-    """True for users who never see a pupil's name: trustees and the like."""
+    """Return True for users who never see a pupil's name, such as trustees."""
     return not scope_for(user).sees_any_pupil()
 
 
 def visible_runs(user: Any) -> QuerySet[ReportRun]:
-    """The report runs `user` may see and download.
+    """Return the report runs `user` may see and download.
 
     Their own requests; every governance report for trust-wide roles, since
-    it holds no pupil names and trustees share one set of papers; the
+    it contains no pupil names and trustees share one set of papers; the
     scheduled intervention reports of the academies whose pupils they see.
     """
     scope = scope_for(user)
@@ -90,7 +90,7 @@ def can_request(
     academy: Academy | None = None,
     year_group: YearGroup | None = None,
 ) -> bool:
-    """Whether `user` may request a report of `kind` for `academy` or `year_group`.
+    """Return whether `user` may request a report of `kind` for `academy` or `year_group`.
 
     Intervention report: for one academy or one year group, to those who see
     its pupils, and to trust-wide roles, who get it without names. Governance
@@ -118,7 +118,7 @@ def can_request(
 
 
 def requestable_kinds(user: Any) -> list[str]:
-    """The kinds of report `user` may request for at least one academy or year group."""
+    """Return the kinds of report `user` may request for at least one academy or year group."""
     scope = scope_for(user)
     kinds: list[str] = []
     if scope.all_academies or scope.pupil_academy_ids or scope.year_group_ids:
@@ -131,7 +131,7 @@ def requestable_kinds(user: Any) -> list[str]:
 
 
 def intervention_academies(user: Any) -> QuerySet[Academy]:
-    """The academies `user` may request a whole-academy intervention report for."""
+    """Return the academies `user` may request a whole-academy intervention report for."""
     scope = scope_for(user)
     academies = Academy.objects.order_by("name")
     if scope.all_academies:
@@ -140,12 +140,12 @@ def intervention_academies(user: Any) -> QuerySet[Academy]:
 
 
 def intervention_year_groups(user: Any) -> QuerySet[YearGroup]:
-    """The year groups `user` may request a year group intervention report for."""
+    """Return the year groups `user` may request a year group intervention report for."""
     return dashboard_year_groups(user).order_by("academy__name", "nc_year")
 
 
 def letter_year_groups(user: Any) -> QuerySet[YearGroup]:
-    """The year groups whose parents' letters `user` may request as a batch.
+    """Return the year groups whose parents' letters `user` may request as a batch.
 
     The same rule as progress.parents.can_print_year_group_letters, which
     decides each request, written as one query for the request form.
@@ -157,7 +157,7 @@ def letter_year_groups(user: Any) -> QuerySet[YearGroup]:
 
 
 def can_download(user: Any, run: ReportRun) -> bool:
-    """Whether `user` may download the file of `run` now.
+    """Return whether `user` may download the file of `run` now.
 
     The run must be visible to them, and a run they requested themselves
     only while they may still request it: a head of year who has moved to

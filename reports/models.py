@@ -1,7 +1,7 @@
 """Read-side records of the dashboards and reports: trust targets, England's
 published figures to compare with, and report runs with their files.
 
-Nothing here holds pupil data of its own. Dashboards read the domain apps;
+No model here contains pupil data of its own. Dashboards read the domain apps;
 a report run stores only its parameters and the PDF it produced.
 """
 
@@ -93,9 +93,9 @@ class NationalPhase(models.TextChoices):
 class NationalFigure(models.Model):
     """England's published figures for one academic year and phase.
 
-    Seeded from the DfE's attendance file (pupils of compulsory school age,
-    5 to 15 on 31 August); an administrator adds or corrects rows as the
-    DfE publishes them.
+    The rows are seeded from the DfE's attendance file, which covers pupils
+    of compulsory school age (5 to 15 on 31 August). An administrator adds or
+    corrects rows as the DfE publishes them.
     """
 
     start_year = models.PositiveSmallIntegerField(
@@ -138,7 +138,7 @@ class ReportRun(models.Model):
     """One request for a PDF report, queued for a Celery worker.
 
     The worker moves it from queued to running to done (with the file) or
-    failed (with the error). `params` holds what the kind needs: an academy
+    failed (with the error). `params` contains what the kind needs: an academy
     id, a year group id, the "as of" date. A scheduled run has no requester.
     """
 

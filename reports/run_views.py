@@ -283,9 +283,11 @@ def reports_home(request: HttpRequest) -> HttpResponse:
             as_of=form.cleaned_data["as_of"],
         )
     except ValidationError as error:
+        logger.info("Report request by user %s rejected: %s", request.user.pk, error.messages)
         form.add_service_errors(error)
         return _home(request, form, status=400)
     except PermissionDenied as denied:
+        logger.info("Report request by user %s denied: %s", request.user.pk, denied)
         form.add_error(None, str(denied))
         return _home(request, form, status=403)
     return redirect("report-run", pk=run.pk)

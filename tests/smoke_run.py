@@ -5,9 +5,10 @@ or REDIS_URL, so settings fall back to what `make demo` uses. It loads the
 demo trust, logs in as every demo login, and opens the landing page, every
 navigation link, and the academy, pupil and staff pages each role can
 reach. Then every role opens every dashboard (trust, each academy, each
-year group), which answers the page or 404 and never an error, and the trust
-leader produces one governance PDF through the Reports page, its task run
-in the web process. It prints one line per failure and exits 1 if there was any.
+year group), which must return the page or 404, never an error. Last, the
+trust leader produces one governance PDF through the Reports page, with its
+task run in the web process. It prints one line per failure and exits 1 if
+there was any.
 """
 
 import datetime

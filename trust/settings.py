@@ -244,9 +244,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 # up an import or the morning's suspension marks (`make worker` serves both).
 REPORTS_QUEUE = "reports"
 CELERY_TASK_ROUTES = {"reports.tasks.generate_report": {"queue": REPORTS_QUEUE}}
-# The longest report may run for REPORT_TIME_LIMIT_SECONDS. Redis redelivers an
-# unacknowledged task after the visibility timeout, so it must be longer than
-# that, or a slow report would be delivered twice.
+# A report is stopped after REPORT_TIME_LIMIT_SECONDS. Redis redelivers an
+# unacknowledged task after the visibility timeout, so the timeout must exceed
+# that limit, or a slow report would be delivered twice.
 REPORT_TIME_LIMIT_SECONDS = 30 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
